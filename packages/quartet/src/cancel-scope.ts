@@ -1,0 +1,145 @@
+/**
+ * Cancel scopes: the unit of cancellation.
+ *
+ * @module
+ */
+
+import { CancelNode } from "./core/cancel-node.js";
+import { Context, current, runInContext } from "./core/context.js";
+import { cancellationOf } from "./core/errors.js";
+import { requireBoolean, requireDeadline, requireFunction, requireOptionalObject } from "./core/validate.js";
+
+/** Options of {@link CancelScope}. */
+export interface CancelScopeOptions {
+  /** Absolute time on the runtime clock (see `now()`) at which the scope cancels itself. Default `Infinity`. */
+  deadline?: number;
+  /** Whether cancellation from outside the scope is kept out. Default `false`. */
+  shield?: boolean;
+}
+
+/**
+ * A region of code that can be cancelled as a whole: `cancel()` makes every
+ * checkpoint inside it (and inside every scope nested in it, except behind a
+ * shield) throw {@link Cancelled}, which unwinds the code running there back
+ * to the scope, where it is caught.
+ *
+ * A scope is entered once, with `run(body)`. Cancellation is level-triggered:
+ * once cancelled, every checkpoint in the scope throws, not only the first.
+ * When a `Cancelled` reaches the end of `run`, the scope catches it if it is
+ * cancelled itself and no cancellation from further out is visible to it; `run`
+ * then returns `undefined` and `cancelledCaught` becomes true.
+ *
+ * @example
+ * ```ts
+ * import { CancelScope, now, sleep } from "quartet";
+ * const scope = new CancelScope({ deadline: now() + 50 });
+ * const result = await scope.run(async () => {
+ *   await sleep(1000);
+ *   return "finished";
+ * });
+ * console.log(result, scope.cancelledCaught); // undefined true
+ * ```
+ */
+export class CancelScope {
+  /** @internal The scope's node in the cancel tree. */
+  readonly _node: CancelNode = new CancelNode();
+  #cancelledCaught = false;
+
+  constructor(options?: CancelScopeOptions) {
+    requireOptionalObject(options, "CancelScope options");
+    if (options?.deadline !== undefined) {
+      requireDeadline(options.deadline, "CancelScope deadline");
+      this._node.deadline = options.deadline;
+    }
+    if (options?.shield !== undefined) {
+      requireBoolean(options.shield, "CancelScope shield");
+      this._node.shield = options.shield;
+    }
+  }
+
+  /**
+   * Runs `body` inside this scope and returns its result, or `undefined` if the
+   * scope caught a cancellation. A scope can be run only once.
+   */
+  async run<T>(body: (scope: CancelScope) => Promise<T> | T): Promise<T | undefined> {
+    requireFunction(body, "CancelScope.run() body");
+    const node = this._node;
+    if (node.entered) throw new Error("CancelScope.run() was called on a scope that has already been run; create a new CancelScope for each run");
+    const outer = current();
+    node.attach(outer.node);
+    try {
+      return await runInContext(new Context(node, outer.task), body, this);
+    } catch (error) {
+      if (this._catches(error)) return undefined;
+      throw error;
+    } finally {
+      node.detach();
+    }
+  }
+
+  /**
+   * Cancels the scope: every checkpoint inside it throws `Cancelled` from now on.
+   * `reason` becomes the `reason` of that `Cancelled` (and of `signal.reason`).
+   * Calling it again, or after the scope has exited, does nothing.
+   */
+  cancel(reason?: unknown): void {
+    this._node.cancel(reason);
+  }
+
+  /**
+   * The absolute time (ms on the runtime clock) at which the scope cancels
+   * itself; `Infinity` for none. Setting it while the scope runs re-arms it; a
+   * deadline that has already passed cancels the scope at once.
+   */
+  get deadline(): number {
+    return this._node.deadline;
+  }
+
+  set deadline(deadline: number) {
+    requireDeadline(deadline, "CancelScope deadline");
+    this._node.setDeadline(deadline);
+  }
+
+  /** Whether cancellation from outside (enclosing scopes and their deadlines) is kept out of this scope. Settable at any time. */
+  get shield(): boolean {
+    return this._node.shield;
+  }
+
+  set shield(shield: boolean) {
+    requireBoolean(shield, "CancelScope shield");
+    this._node.setShield(shield);
+  }
+
+  /** Whether `cancel()` was called or the deadline passed. */
+  get cancelCalled(): boolean {
+    return this._node.cancelled !== null;
+  }
+
+  /** Whether the scope caught a `Cancelled` when `run` ended. */
+  get cancelledCaught(): boolean {
+    return this.#cancelledCaught;
+  }
+
+  /**
+   * An AbortSignal that aborts when the scope is effectively cancelled (by its
+   * own `cancel()` or deadline, or by an enclosing scope not kept out by a
+   * shield). Its `reason` is the `Cancelled`. It aborts once and never un-aborts.
+   */
+  get signal(): AbortSignal {
+    return this._node.signal;
+  }
+
+  /**
+   * @internal Whether a `Cancelled` (or an AbortError standing for one) that
+   * reached the end of this scope stops here; records `cancelledCaught` if so.
+   * Must be called before the node is detached.
+   */
+  _catches(error: unknown): boolean {
+    const node = this._node;
+    if (node.cancelled === null) return false;
+    if (!node.shield && node.parent !== null && node.parent.effective !== null) return false;
+    if (cancellationOf(error, node.effective) === undefined) return false;
+    this.#cancelledCaught = true;
+    return true;
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Checkpoints: where cancellation is delivered and other tasks get to run.
+ *
+ * @module
+ */
+
+import { current } from "./core/context.js";
+
+/**
+ * A checkpoint that does not block: throws `Cancelled` if the calling code's
+ * cancel scope is cancelled, else lets other tasks run and checks again.
+ * Put one in long computations so they can be cancelled.
+ *
+ * Most checkpoints take one microtask; every 1024th waits for the event loop
+ * (`setImmediate`), so a loop of checkpoints cannot starve timers and I/O.
+ *
+ * @example
+ * ```ts
+ * import { checkpoint } from "quartet";
+ * for (const item of hugeArray) {
+ *   process(item);
+ *   await checkpoint();
+ * }
+ * ```
+ */
+export async function checkpoint(): Promise<void> {
+  const node = current().node;
+  if (node.effective !== null) throw node.effective;
+  await node.runtime!.schedulePoint();
+  if (node.effective !== null) throw node.effective;
+}

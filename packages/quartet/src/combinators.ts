@@ -1,0 +1,91 @@
+/**
+ * Structured versions of `Promise.all` and `Promise.race`, built on `taskGroup`.
+ *
+ * @module
+ */
+
+import { isCancelled } from "./core/errors.js";
+import { describe } from "./core/validate.js";
+import { taskGroup } from "./task-group.js";
+
+/**
+ * Runs every function as a task and resolves with their results in input order,
+ * like `Promise.all`, but structured: the first failure cancels the others,
+ * waits for their cleanup, and is then thrown as it is. (If other tasks fail
+ * too while unwinding, their failures are not dropped: all of them are thrown
+ * together as a `TaskGroupError`, as `taskGroup` does.)
+ *
+ * @example
+ * ```ts
+ * import { all, sleep } from "quartet";
+ * const [a, b] = await all([
+ *   async () => { await sleep(20); return 1; },
+ *   async () => { await sleep(10); return 2; },
+ * ]);
+ * console.log(a + b); // 3
+ * ```
+ */
+export async function all<T>(fns: ReadonlyArray<() => Promise<T> | T>): Promise<T[]> {
+  requireFunctions(fns, "all()");
+  const results = new Array<T>(fns.length);
+  await taskGroup(async (tg) => {
+    fns.forEach((fn, i) => {
+      tg.spawn(async () => {
+        results[i] = await fn();
+      }, { name: fn.name || `all()[${i}]` });
+    });
+  });
+  return results;
+}
+
+/**
+ * Runs every function as a task; the first to return or throw decides the
+ * outcome, like `Promise.race`. The others are then cancelled, and `race`
+ * settles only after their cleanup has finished. A `Cancelled` from a function
+ * never decides the race. If a cancelled function fails with an error of its
+ * own while unwinding, that failure is not dropped: it is thrown (with the
+ * winner's error, if the winner threw, as a `TaskGroupError`).
+ *
+ * @example
+ * ```ts
+ * import { race, sleep } from "quartet";
+ * const winner = await race([
+ *   async () => { await sleep(50); return "slow"; },
+ *   async () => { await sleep(10); return "fast"; },
+ * ]);
+ * console.log(winner); // "fast"
+ * ```
+ */
+export async function race<T>(fns: ReadonlyArray<() => Promise<T> | T>): Promise<T> {
+  requireFunctions(fns, "race()");
+  if (fns.length === 0) throw new TypeError("race() needs at least one function; got an empty array (it would never settle)");
+  let decided = false;
+  let value: T | undefined;
+  await taskGroup(async (tg) => {
+    fns.forEach((fn, i) => {
+      tg.spawn(async () => {
+        let result: T;
+        try {
+          result = await fn();
+        } catch (error) {
+          // A failure decides the race only if it is not the cancellation of the
+          // race itself; rethrowing lets the group cancel the rest and report it.
+          if (!decided && !isCancelled(error)) decided = true;
+          throw error;
+        }
+        if (decided) return;
+        decided = true;
+        value = result;
+        tg.cancelScope.cancel("race() decided");
+      }, { name: fn.name || `race()[${i}]` });
+    });
+  });
+  return value as T;
+}
+
+function requireFunctions(fns: unknown, what: string): asserts fns is ReadonlyArray<() => unknown> {
+  if (!Array.isArray(fns)) throw new TypeError(`${what} needs an array of functions; got ${describe(fns)}`);
+  fns.forEach((fn, i) => {
+    if (typeof fn !== "function") throw new TypeError(`${what} needs an array of functions; element ${i} is ${describe(fn)}`);
+  });
+}

@@ -1,0 +1,206 @@
+/**
+ * The cancel-status tree: how cancellation reaches a waiting task.
+ *
+ * Every running cancel scope has a `CancelNode`, a child of the node that was
+ * current when the scope was entered. Task groups' scopes, the hidden scope of a
+ * task being started with `start()`, and the root of each runtime are nodes too.
+ *
+ * Invariants:
+ * - `effective` is the cancellation visible at this node: the parent's
+ *   `effective` unless this node is shielded, else this node's own `cancelled`.
+ *   The outermost visible cancellation wins, so the `Cancelled` a task sees is
+ *   the one of the scope that will catch it. It is recomputed (here and down the
+ *   subtree) whenever `cancelled`, `shield` or `parent` changes.
+ * - Every waiter in `#waiters` is a blocked operation of a task whose current
+ *   node is this one, and has an abort callback that takes it out of whatever
+ *   queue it joined. When `effective` becomes non-null, every waiter is aborted
+ *   with it. Waiters never park on a node that is effectively cancelled: the
+ *   checkpoint throws first.
+ * - A node with a finite deadline is in its runtime's deadline heap from the
+ *   moment it is attached until it is cancelled or detached.
+ * - The AbortSignal is created only when someone asks for it, and is aborted
+ *   (once; it never un-aborts) the first time `effective` becomes non-null.
+ *
+ * @module
+ */
+
+import type { DeadlineEntry } from "./deadline-heap.js";
+import { Cancelled, TimeoutError } from "./errors.js";
+import type { Waiter } from "./park.js";
+import type { Runtime } from "./runtime.js";
+
+const enum State {
+  Fresh,
+  Attached,
+  Detached,
+}
+
+/** AbortControllers to abort once the propagation under way has finished (listeners run user code). */
+let pendingAborts: Array<[AbortController, Cancelled]> | null = null;
+
+export class CancelNode implements DeadlineEntry {
+  /** The runtime of the tree this node is attached to; `null` until attached. */
+  runtime: Runtime | null = null;
+  parent: CancelNode | null = null;
+  /** This node's own cancellation: `cancel()` was called or its deadline passed. */
+  cancelled: Cancelled | null = null;
+  /** The cancellation visible at this node (see the module invariants). */
+  effective: Cancelled | null = null;
+  shield = false;
+  deadline = Infinity;
+  heapIndex = -1;
+  heapSeq = 0;
+
+  #state = State.Fresh;
+  #children: Set<CancelNode> | null = null;
+  #waiters: Set<Waiter<any>> | null = null;
+  #controller: AbortController | null = null;
+
+  get attached(): boolean {
+    return this.#state === State.Attached;
+  }
+
+  get entered(): boolean {
+    return this.#state !== State.Fresh;
+  }
+
+  // ------------------------------------------------------------- tree shape
+
+  /** Makes this node a root of `runtime`'s tree. */
+  attachRoot(runtime: Runtime): void {
+    this.runtime = runtime;
+    this.#state = State.Attached;
+  }
+
+  /** Enters the tree under `parent`: inherits its runtime, its visible cancellation, and arms the deadline. */
+  attach(parent: CancelNode): void {
+    const runtime = parent.runtime!;
+    this.runtime = runtime;
+    this.parent = parent;
+    this.#state = State.Attached;
+    (parent.#children ??= new Set()).add(this);
+    if (this.cancelled === null && this.deadline !== Infinity) {
+      if (this.deadline <= runtime.now()) this.#deadlinePassed();
+      else runtime.addDeadline(this);
+    }
+    this.#update();
+  }
+
+  /** Leaves the tree (the scope has exited). */
+  detach(): void {
+    if (this.#state !== State.Attached) return;
+    this.#state = State.Detached;
+    if (this.parent !== null) this.parent.#forget(this);
+    this.parent = null;
+    if (this.heapIndex >= 0) this.runtime!.removeDeadline(this);
+  }
+
+  /** Moves this node (with everything under it) beneath `parent`. Used when a started task moves into its group. */
+  reparent(parent: CancelNode): void {
+    if (this.parent !== null) this.parent.#forget(this);
+    this.parent = parent;
+    (parent.#children ??= new Set()).add(this);
+    this.#update();
+  }
+
+  #forget(child: CancelNode): void {
+    this.#children!.delete(child);
+  }
+
+  // ---------------------------------------------------------- cancellation
+
+  cancel(reason?: unknown, message?: string): void {
+    if (this.cancelled !== null) return;
+    this.cancelled = new Cancelled(reason, message);
+    if (this.#state !== State.Attached) return;
+    if (this.heapIndex >= 0) this.runtime!.removeDeadline(this);
+    this.#update();
+  }
+
+  setShield(shield: boolean): void {
+    this.shield = shield;
+    if (this.#state === State.Attached) this.#update();
+  }
+
+  setDeadline(deadline: number): void {
+    this.deadline = deadline;
+    if (this.#state !== State.Attached || this.cancelled !== null) return;
+    const runtime = this.runtime!;
+    if (deadline === Infinity) runtime.removeDeadline(this);
+    else if (deadline <= runtime.now()) this.#deadlinePassed();
+    else runtime.moveDeadline(this);
+  }
+
+  /** The deadline heap calls this when the deadline has passed. */
+  fire(): void {
+    this.#deadlinePassed();
+  }
+
+  #deadlinePassed(): void {
+    this.cancel(new TimeoutError(`the deadline (${this.deadline} ms on the runtime clock) passed`));
+  }
+
+  /** Recomputes `effective` here and below, aborting waiters and signals that see a new cancellation. */
+  #update(): void {
+    const outermost = pendingAborts === null;
+    if (outermost) pendingAborts = [];
+    try {
+      this.#propagate();
+    } finally {
+      if (outermost) {
+        const aborts = pendingAborts!;
+        pendingAborts = null;
+        for (const [controller, reason] of aborts) controller.abort(reason);
+      }
+    }
+  }
+
+  #propagate(): void {
+    const parentEffective = this.shield || this.parent === null ? null : this.parent.effective;
+    const effective = parentEffective ?? this.cancelled;
+    if (effective === this.effective) return;
+    const newlyCancelled = this.effective === null && effective !== null;
+    this.effective = effective;
+    if (this.#children !== null) for (const child of this.#children) child.#propagate();
+    if (!newlyCancelled) return;
+    const waiters = this.#waiters;
+    if (waiters !== null && waiters.size > 0) for (const waiter of waiters) waiter.abort(effective);
+    const controller = this.#controller;
+    if (controller !== null && !controller.signal.aborted) pendingAborts!.push([controller, effective]);
+  }
+
+  // ---------------------------------------------------------------- waiters
+
+  addWaiter(waiter: Waiter<any>): void {
+    (this.#waiters ??= new Set()).add(waiter);
+  }
+
+  removeWaiter(waiter: Waiter<any>): void {
+    this.#waiters!.delete(waiter);
+  }
+
+  // ----------------------------------------------------------------- signal
+
+  /** An AbortSignal that aborts, with the `Cancelled` as its reason, when this node is effectively cancelled. */
+  get signal(): AbortSignal {
+    let controller = this.#controller;
+    if (controller === null) {
+      controller = this.#controller = new AbortController();
+      if (this.effective !== null) controller.abort(this.effective);
+    }
+    return controller.signal;
+  }
+
+  // -------------------------------------------------------------- deadlines
+
+  /** The earliest deadline from here up to the nearest shield (inclusive); `-Infinity` if cancelled. */
+  effectiveDeadline(): number {
+    if (this.effective !== null) return -Infinity;
+    let deadline = Infinity;
+    for (let node: CancelNode | null = this; node !== null; node = node.parent) {
+      if (node.deadline < deadline) deadline = node.deadline;
+      if (node.shield) break;
+    }
+    return deadline;
+  }
+}

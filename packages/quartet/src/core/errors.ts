@@ -1,0 +1,137 @@
+/**
+ * Every error class Quartet throws, in one place.
+ *
+ * Each class sets `name` to its own class name, so errors read well in logs and
+ * can be told apart across realms by `err.name`. Arguments of the wrong type are
+ * reported with the built-in `TypeError`, numbers out of range with `RangeError`,
+ * and misuse of state (calling `started()` twice, spawning into a finished group)
+ * with a plain `Error` whose message says what was wrong. The named classes below
+ * are for conditions that callers catch.
+ *
+ * @module
+ */
+
+import { current } from "./context.js";
+
+/**
+ * Thrown at a checkpoint when the enclosing cancel scope has been cancelled, to
+ * unwind the task's stack (running its `finally` blocks and disposers) up to the
+ * cancel scope that was cancelled, which catches it.
+ *
+ * `Cancelled` is not an ordinary failure: task groups never report it as one, and
+ * code that catches everything should rethrow it (see {@link isCancelled}).
+ *
+ * @example
+ * ```ts
+ * import { CancelScope, Cancelled, sleep } from "quartet";
+ * const scope = new CancelScope();
+ * await scope.run(async () => {
+ *   scope.cancel("no longer needed");
+ *   try {
+ *     await sleep(1000);
+ *   } catch (err) {
+ *     if (err instanceof Cancelled) console.log(err.reason); // "no longer needed"
+ *     throw err;
+ *   }
+ * });
+ * ```
+ */
+export class Cancelled extends Error {
+  /** The value given to `CancelScope.cancel(reason)`; a {@link TimeoutError} when a deadline passed. */
+  readonly reason: unknown;
+
+  constructor(reason?: unknown, message?: string) {
+    super(message ?? describeCancellation(reason));
+    this.reason = reason;
+  }
+}
+Cancelled.prototype.name = "Cancelled";
+
+function describeCancellation(reason: unknown): string {
+  if (reason === undefined) return "the cancel scope was cancelled";
+  if (reason instanceof Error) return `the cancel scope was cancelled: ${reason.message}`;
+  return `the cancel scope was cancelled: ${String(reason)}`;
+}
+
+/**
+ * Thrown by `failAfter` and `failAt` when their deadline passed (named like the
+ * `TimeoutError` that JavaScript's own timeouts use). Also the `reason` of the
+ * {@link Cancelled} raised when any cancel scope's deadline passes.
+ */
+export class TimeoutError extends Error {}
+TimeoutError.prototype.name = "TimeoutError";
+
+/** Thrown by `receive()` when every send handle of the channel is closed and the buffer is empty. */
+export class EndOfChannel extends Error {}
+EndOfChannel.prototype.name = "EndOfChannel";
+
+/** Thrown by an operation on a handle (channel end, stream) that was itself closed. */
+export class ClosedResourceError extends Error {}
+ClosedResourceError.prototype.name = "ClosedResourceError";
+
+/** Thrown by `send()` when every receive handle of the channel is closed: nobody will ever read the value. */
+export class BrokenResourceError extends Error {}
+BrokenResourceError.prototype.name = "BrokenResourceError";
+
+/** Thrown by the `*Nowait` forms of operations when they would have had to block. */
+export class WouldBlock extends Error {}
+WouldBlock.prototype.name = "WouldBlock";
+
+/**
+ * Thrown by `taskGroup` when more than one of its tasks (or its body) failed.
+ * `errors` holds the failures in the order they happened; a single failure is
+ * rethrown as it is instead. `Cancelled` never appears among them.
+ */
+export class TaskGroupError extends AggregateError {
+  constructor(errors: readonly unknown[], groupName?: string) {
+    super(
+      errors,
+      `${errors.length} tasks failed in task group${groupName ? ` "${groupName}"` : ""}: ` +
+        errors.map(summarize).join("; "),
+    );
+  }
+}
+TaskGroupError.prototype.name = "TaskGroupError";
+
+function summarize(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+/**
+ * Whether `error` is a cancellation rather than a failure of its own.
+ *
+ * True for a {@link Cancelled}; for an `AbortError` whose `cause` is a
+ * `Cancelled` (what Node's APIs throw when given `currentSignal()`); and for an
+ * `AbortError` without a `cause` when the calling code's cancel scope is
+ * effectively cancelled. Use it in a catch-all handler to let cancellation through.
+ *
+ * @example
+ * ```ts
+ * import { isCancelled } from "quartet";
+ * try {
+ *   await doWork();
+ * } catch (err) {
+ *   if (isCancelled(err)) throw err;
+ *   console.error("work failed", err);
+ * }
+ * ```
+ */
+export function isCancelled(error: unknown): boolean {
+  return cancellationOf(error, current().node.effective) !== undefined;
+}
+
+/**
+ * @internal The `Cancelled` that `error` stands for, or `undefined` if it is an
+ * ordinary failure. `effective` is the cancellation visible where the error is
+ * being classified; it turns an `AbortError` without a `cause` into a cancellation.
+ */
+export function cancellationOf(error: unknown, effective: Cancelled | null): Cancelled | undefined {
+  if (error instanceof Cancelled) return error;
+  if (error !== null && typeof error === "object" && (error as { name?: unknown }).name === "AbortError") {
+    const cause = (error as { cause?: unknown }).cause;
+    if (cause instanceof Cancelled) return cause;
+    if (cause === undefined && effective !== null) return effective;
+  }
+  return undefined;
+}

@@ -1,0 +1,88 @@
+/**
+ * Parking and waking: the one mechanism behind every blocking operation.
+ *
+ * A blocking operation (sleep, a channel send, acquiring a lock, awaiting a
+ * foreign promise) creates a {@link Waiter}: a promise plus the cancel node it
+ * waits in plus an *abort callback* that takes it out of whatever queue it joined.
+ * The operation puts the waiter in its queue and returns `waiter.promise`.
+ * Whoever serves the queue calls `wake(value)` or `fail(error)`; if the node is
+ * cancelled first, the node calls `abort(cancelled)`, which runs the abort
+ * callback and rejects the promise. Exactly one of the three takes effect.
+ *
+ * Callers must check `node.effective` before parking (a checkpoint in a
+ * cancelled scope throws without blocking).
+ *
+ * @module
+ */
+
+import type { CancelNode } from "./cancel-node.js";
+import type { DeadlineEntry } from "./deadline-heap.js";
+import type { Cancelled } from "./errors.js";
+
+/** Takes an aborted waiter out of the queue it joined. Runs synchronously inside `cancel()`: it must not block or throw. */
+export type AbortCallback<T> = (waiter: Waiter<T>) => void;
+
+export class Waiter<T = void> implements DeadlineEntry {
+  readonly promise: Promise<T>;
+  /** Payload for the queue the waiter joined (for example the value a sender offers). */
+  value: unknown = undefined;
+  deadline = Infinity;
+  heapIndex = -1;
+  heapSeq = 0;
+
+  #node: CancelNode | null;
+  #onAbort: AbortCallback<T> | null;
+  #resolve!: (value: T) => void;
+  #reject!: (error: unknown) => void;
+
+  constructor(node: CancelNode, onAbort: AbortCallback<T> | null) {
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.#node = node;
+    this.#onAbort = onAbort;
+    node.addWaiter(this);
+  }
+
+  /** Whether the waiter is still blocked (not yet woken, failed or aborted). */
+  get waiting(): boolean {
+    return this.#node !== null;
+  }
+
+  /** Unblocks the operation with `value`. Does nothing if it already ended. */
+  wake(value: T): void {
+    const node = this.#node;
+    if (node === null) return;
+    this.#node = null;
+    node.removeWaiter(this);
+    if (this.heapIndex >= 0) node.runtime!.removeDeadline(this);
+    this.#resolve(value);
+  }
+
+  /** Unblocks the operation with an error (not a cancellation: the queue's own failure). */
+  fail(error: unknown): void {
+    const node = this.#node;
+    if (node === null) return;
+    this.#node = null;
+    node.removeWaiter(this);
+    if (this.heapIndex >= 0) node.runtime!.removeDeadline(this);
+    this.#reject(error);
+  }
+
+  /** Called by the cancel node when it is cancelled: leave the queue, then throw `cancelled` in the waiting task. */
+  abort(cancelled: Cancelled): void {
+    const node = this.#node;
+    if (node === null) return;
+    this.#node = null;
+    node.removeWaiter(this);
+    if (this.heapIndex >= 0) node.runtime!.removeDeadline(this);
+    this.#onAbort?.(this);
+    this.#reject(cancelled);
+  }
+
+  /** A waiter in the deadline heap (a sleeper) is woken when its deadline passes. */
+  fire(): void {
+    this.wake(undefined as T);
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The runtime: one clock, one deadline heap, one host alarm.
+ *
+ * Every `run()` has a runtime of its own; code outside any `run()` shares an
+ * implicit runtime on the system clock. All deadlines of a runtime (cancel
+ * scopes with a deadline, sleepers) live in its {@link DeadlineHeap}, and the
+ * runtime keeps at most one alarm armed on its clock, for the earliest of them.
+ *
+ * The alarm is re-armed only when a deadline earlier than the armed one arrives.
+ * When the heap empties, the alarm is left armed but unreferenced (if the clock
+ * supports that), so a stream of short-lived scopes costs no host timer each and
+ * an idle runtime does not keep the process alive. A stale alarm that fires finds
+ * nothing due and re-arms for the earliest remaining deadline.
+ *
+ * @module
+ */
+
+import { DeadlineHeap, type DeadlineEntry } from "./deadline-heap.js";
+
+/**
+ * The source of time for a runtime. Times are milliseconds; `now()` never goes
+ * backwards. Pass one to `run(main, { clock })`; the default reads
+ * `performance.now()` and wakes with `setTimeout`.
+ */
+export interface Clock {
+  /** The current time in milliseconds. Monotonic. */
+  now(): number;
+  /**
+   * Calls `wake` once, as soon as possible after `now()` has reached `deadline`
+   * (calling it early is allowed: the runtime checks the time and asks again).
+   * The runtime keeps at most one alarm pending per clock it uses.
+   */
+  wakeAt(deadline: number, wake: () => void): ClockAlarm;
+}
+
+/** A pending wake-up requested with {@link Clock.wakeAt}. */
+export interface ClockAlarm {
+  /** Withdraws the wake-up; `wake` will not be called. */
+  cancel(): void;
+  /** Optional: marks the alarm as one nothing waits on, so it must not keep the process alive (like Node's `timer.unref()`). */
+  unref?(): void;
+  /** Optional: undoes `unref()`. */
+  ref?(): void;
+}
+
+/** setTimeout cannot wait longer than this; longer waits are re-armed when the alarm fires. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/** The default clock: `performance.now()` and Node's timers. */
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  wakeAt(deadline, wake) {
+    const delay = Math.min(Math.max(Math.ceil(deadline - performance.now()), 0), MAX_TIMER_DELAY);
+    const timer = setTimeout(wake, delay);
+    return {
+      cancel: () => clearTimeout(timer),
+      unref: () => void timer.unref(),
+      ref: () => void timer.ref(),
+    };
+  },
+};
+
+/** How many microtask-only schedule points may pass before one yields to the event loop. */
+const SCHEDULE_POINTS_PER_MACROTASK = 1024;
+
+export class Runtime {
+  readonly clock: Clock;
+  readonly heap = new DeadlineHeap();
+  /** True once the `run()` that owns this runtime has returned. The implicit runtime never closes. */
+  closed = false;
+
+  #alarm: ClockAlarm | null = null;
+  #alarmAt = Infinity;
+  #alarmReferenced = false;
+  #schedulePointsLeft = SCHEDULE_POINTS_PER_MACROTASK;
+
+  constructor(clock: Clock) {
+    this.clock = clock;
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  // ---------------------------------------------------------------- deadlines
+
+  addDeadline(entry: DeadlineEntry): void {
+    this.heap.push(entry);
+    this.#arm();
+  }
+
+  removeDeadline(entry: DeadlineEntry): void {
+    if (entry.heapIndex < 0) return;
+    this.heap.remove(entry);
+    if (this.heap.size === 0) this.#idle();
+  }
+
+  /** Call after changing `entry.deadline`; `entry` may or may not be in the heap. */
+  moveDeadline(entry: DeadlineEntry): void {
+    if (entry.heapIndex >= 0) {
+      this.heap.update(entry);
+      this.#arm();
+    } else {
+      this.addDeadline(entry);
+    }
+  }
+
+  /** Makes sure an alarm is pending for the earliest deadline (no-op if the armed one is early enough). */
+  #arm(): void {
+    const first = this.heap.peek();
+    if (first === undefined) return this.#idle();
+    if (first.deadline < this.#alarmAt) {
+      this.#alarm?.cancel();
+      this.#alarmAt = first.deadline;
+      this.#alarmReferenced = true;
+      this.#alarm = this.clock.wakeAt(first.deadline, this.#onAlarm);
+    } else if (!this.#alarmReferenced) {
+      this.#alarmReferenced = true;
+      this.#alarm!.ref?.();
+    }
+  }
+
+  /** Nothing is due any more: let the alarm lapse without holding the process open. */
+  #idle(): void {
+    const alarm = this.#alarm;
+    if (alarm === null || !this.#alarmReferenced) return;
+    if (alarm.unref) {
+      alarm.unref();
+      this.#alarmReferenced = false;
+    } else {
+      alarm.cancel();
+      this.#alarm = null;
+      this.#alarmAt = Infinity;
+    }
+  }
+
+  readonly #onAlarm = (): void => {
+    this.#alarm = null;
+    this.#alarmAt = Infinity;
+    this.fireDue();
+    this.#arm();
+  };
+
+  /** Fires every entry whose deadline has passed, earliest first. */
+  fireDue(): void {
+    const heap = this.heap;
+    const now = this.clock.now();
+    for (let first = heap.peek(); first !== undefined && first.deadline <= now; first = heap.peek()) {
+      heap.remove(first);
+      first.fire();
+    }
+  }
+
+  /** Withdraws the alarm; called when the owning `run()` returns. */
+  close(): void {
+    this.closed = true;
+    this.#alarm?.cancel();
+    this.#alarm = null;
+    this.#alarmAt = Infinity;
+  }
+
+  // ---------------------------------------------------------- schedule points
+
+  /**
+   * A promise to await at a schedule point. Usually already resolved (a
+   * microtask hop); every {@link SCHEDULE_POINTS_PER_MACROTASK}th one waits for
+   * `setImmediate`, so a loop of checkpoints cannot starve timers and I/O.
+   */
+  schedulePoint(): Promise<void> {
+    if (--this.#schedulePointsLeft > 0) return RESOLVED;
+    this.#schedulePointsLeft = SCHEDULE_POINTS_PER_MACROTASK;
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();

@@ -1,0 +1,24 @@
+/**
+ * Task records.
+ *
+ * A task is one call of an async function started by a task group (or the
+ * main function of a `run()`, or the implicit root of code outside any run).
+ * The record carries what the runtime knows of it; the task's code is
+ * whatever promise its function returned.
+ *
+ * @module
+ */
+
+export class Task {
+  /** The name given with `{ name }`, else the function's own name, else "anonymous". */
+  readonly name: string;
+
+  constructor(name: string) {
+    this.name = name;
+  }
+}
+
+/** The name a task gets when none was given. */
+export function taskName(fn: Function, given: string | undefined): string {
+  return given ?? (fn.name || "anonymous");
+}

@@ -1,0 +1,50 @@
+/**
+ * Argument checks shared by the public functions. Wrong types throw
+ * `TypeError`, bad numbers `RangeError`; messages name the argument and show
+ * the value that was given.
+ *
+ * @module
+ */
+
+/** A short, safe rendering of a value for an error message. */
+export function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === "function") return `function ${value.name || "(anonymous)"}`;
+  if (typeof value === "bigint") return `${value}n`;
+  if (value === null || typeof value !== "object") return String(value);
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  const name = (value as object).constructor?.name;
+  return name && name !== "Object" ? `a ${name}` : "an object";
+}
+
+export function requireFunction(value: unknown, what: string): void {
+  if (typeof value !== "function") throw new TypeError(`${what} must be a function; got ${describe(value)}`);
+}
+
+/** A length of time in ms: a number, not NaN, not negative; `Infinity` allowed. */
+export function requireDuration(value: unknown, what: string): asserts value is number {
+  if (typeof value !== "number") throw new TypeError(`${what} must be a number of milliseconds; got ${describe(value)}`);
+  if (Number.isNaN(value) || value < 0) {
+    throw new RangeError(`${what} must be a non-negative number of milliseconds; got ${value}`);
+  }
+}
+
+/** A point in time on the runtime clock: a number, not NaN; ±Infinity allowed. */
+export function requireDeadline(value: unknown, what: string): asserts value is number {
+  if (typeof value !== "number") throw new TypeError(`${what} must be a number (ms on the runtime clock); got ${describe(value)}`);
+  if (Number.isNaN(value)) throw new RangeError(`${what} must not be NaN`);
+}
+
+export function requireBoolean(value: unknown, what: string): asserts value is boolean {
+  if (typeof value !== "boolean") throw new TypeError(`${what} must be a boolean; got ${describe(value)}`);
+}
+
+export function requireOptionalObject(value: unknown, what: string): asserts value is object | undefined {
+  if (value !== undefined && (value === null || typeof value !== "object")) {
+    throw new TypeError(`${what} must be an object if given; got ${describe(value)}`);
+  }
+}
+
+export function requireOptionalName(value: unknown, what: string): asserts value is string | undefined {
+  if (value !== undefined && typeof value !== "string") throw new TypeError(`${what} must be a string if given; got ${describe(value)}`);
+}

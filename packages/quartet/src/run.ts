@@ -1,0 +1,55 @@
+/**
+ * `run()`: a program's own root scope and clock.
+ *
+ * @module
+ */
+
+import { CancelNode } from "./core/cancel-node.js";
+import { Context, currentRun, runInContext } from "./core/context.js";
+import { Runtime, systemClock, type Clock } from "./core/runtime.js";
+import { Task } from "./core/task.js";
+import { describe, requireFunction, requireOptionalObject } from "./core/validate.js";
+
+/** Options of {@link run}. */
+export interface RunOptions {
+  /** The clock the run's deadlines and sleeps use. Default: the system's monotonic clock. */
+  clock?: Clock;
+}
+
+/**
+ * Runs `main` as the root task of a new run, with its own root cancel scope
+ * and clock, and returns what `main` returns.
+ *
+ * Quartet's primitives also work outside any `run()` (in an implicit root scope
+ * on the system clock); `run()` is for giving a program or a test its own clock,
+ * such as a virtual one. Runs do not nest: calling `run()` inside a run throws.
+ *
+ * @example
+ * ```ts
+ * import { run, sleep, taskGroup } from "quartet";
+ * await run(async () => {
+ *   await taskGroup(async (tg) => {
+ *     tg.spawn(() => sleep(10));
+ *   });
+ * });
+ * ```
+ */
+export async function run<T>(main: () => Promise<T> | T, options?: RunOptions): Promise<T> {
+  requireFunction(main, "run() main");
+  requireOptionalObject(options, "run() options");
+  const clock = options?.clock ?? systemClock;
+  if (clock === null || typeof clock !== "object" || typeof clock.now !== "function" || typeof clock.wakeAt !== "function") {
+    throw new TypeError(`run() clock must be an object with now() and wakeAt() methods; got ${describe(clock)}`);
+  }
+  if (currentRun() !== null) {
+    throw new Error("run() was called inside another run(); use taskGroup() or a CancelScope inside the run instead");
+  }
+  const runtime = new Runtime(clock);
+  const root = new CancelNode();
+  root.attachRoot(runtime);
+  try {
+    return await runInContext(new Context(root, new Task(main.name || "main")), main);
+  } finally {
+    runtime.close();
+  }
+}

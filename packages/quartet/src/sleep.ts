@@ -1,0 +1,73 @@
+/**
+ * Sleeping on the runtime clock.
+ *
+ * @module
+ */
+
+import { current } from "./core/context.js";
+import { Waiter } from "./core/park.js";
+import { requireDeadline, requireDuration } from "./core/validate.js";
+
+/**
+ * Waits `ms` milliseconds on the runtime clock. A checkpoint: throws `Cancelled`
+ * as soon as the calling code's scope is cancelled. `sleep(0)` is a checkpoint;
+ * `sleep(Infinity)` sleeps until cancelled.
+ *
+ * @example
+ * ```ts
+ * import { sleep } from "quartet";
+ * await sleep(250);
+ * ```
+ */
+export async function sleep(ms: number): Promise<void> {
+  requireDuration(ms, "sleep() duration");
+  return sleepNode(current().node.runtime!.now() + ms);
+}
+
+/**
+ * Waits until the runtime clock reads `deadline` (see `now()`). A checkpoint;
+ * returns after one checkpoint if the deadline has already passed.
+ *
+ * @example
+ * ```ts
+ * import { now, sleepUntil } from "quartet";
+ * const start = now();
+ * await sleepUntil(start + 100);
+ * ```
+ */
+export async function sleepUntil(deadline: number): Promise<void> {
+  requireDeadline(deadline, "sleepUntil() deadline");
+  return sleepNode(deadline);
+}
+
+/**
+ * Waits until cancelled: the returned promise never resolves, it only rejects
+ * with `Cancelled`.
+ *
+ * @example
+ * ```ts
+ * import { moveOnAfter, sleepForever } from "quartet";
+ * await moveOnAfter(100, () => sleepForever());
+ * ```
+ */
+export async function sleepForever(): Promise<never> {
+  await sleepNode(Infinity);
+  throw new Error("unreachable: sleepForever() woke up");
+}
+
+function sleepNode(deadline: number): Promise<void> {
+  const node = current().node;
+  if (node.effective !== null) return Promise.reject(node.effective);
+  const runtime = node.runtime!;
+  if (deadline <= runtime.now()) {
+    return runtime.schedulePoint().then(() => {
+      if (node.effective !== null) throw node.effective;
+    });
+  }
+  const waiter = new Waiter<void>(node, null);
+  if (deadline !== Infinity) {
+    waiter.deadline = deadline;
+    runtime.addDeadline(waiter);
+  }
+  return waiter.promise;
+}

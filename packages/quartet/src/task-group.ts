@@ -1,0 +1,286 @@
+/**
+ * Task groups (trio's nurseries): concurrency that never leaks a task.
+ *
+ * @module
+ */
+
+import { CancelScope } from "./cancel-scope.js";
+import { CancelNode } from "./core/cancel-node.js";
+import { Context, current, runInContext } from "./core/context.js";
+import { Cancelled, TaskGroupError, cancellationOf } from "./core/errors.js";
+import { Task, taskName } from "./core/task.js";
+import { requireFunction, requireOptionalName, requireOptionalObject } from "./core/validate.js";
+
+/** Options for a task: its name shows in error messages and debugging output. */
+export interface TaskOptions {
+  name?: string;
+}
+
+/**
+ * The handle a `taskGroup` body gets to start tasks in the group. Every task
+ * started here has finished by the time `taskGroup` returns.
+ */
+export interface TaskGroup {
+  /**
+   * Starts `fn()` as a new task in the group, from a later microtask (never
+   * inside this call). If the task fails, the group is cancelled and the error
+   * is thrown by `taskGroup`. Throws if the group has already finished.
+   */
+  spawn(fn: () => Promise<unknown>, options?: TaskOptions): void;
+  /**
+   * Starts `fn(status)` as a new task and waits until it calls
+   * `status.started(value)`; resolves with that value. Until then the task
+   * belongs to the caller: cancelling the caller cancels it, and an error it
+   * throws is thrown here (after its cleanup). `started()` moves it into this
+   * group. Throws if the task returns without calling `started()`.
+   */
+  start<T = void>(fn: (status: TaskStatus<T>) => Promise<unknown>, options?: TaskOptions): Promise<T>;
+  /** The cancel scope the body and every task of the group run in: `tg.cancelScope.cancel()` stops them all. */
+  readonly cancelScope: CancelScope;
+}
+
+/**
+ * Passed to a task started with `TaskGroup.start`: call `started(value)` once
+ * the task is ready to be used. The type parameter is the type of the value;
+ * with `TaskStatus` (void) call `started()` with no argument.
+ */
+export interface TaskStatus<T = void> {
+  started(value: T): void;
+}
+
+/**
+ * A `TaskStatus` whose `started()` does nothing, so that a function written for
+ * `tg.start()` can also be called and awaited directly.
+ *
+ * @example
+ * ```ts
+ * import { TASK_STATUS_IGNORED, type TaskStatus } from "quartet";
+ * async function serve(status: TaskStatus<number> = TASK_STATUS_IGNORED) {
+ *   status.started(8080);
+ * }
+ * await serve();
+ * ```
+ */
+export const TASK_STATUS_IGNORED: TaskStatus<any> = Object.freeze({ started(): void {} });
+
+/**
+ * Runs `body` with a new task group, then waits until every task spawned into
+ * the group has finished, and returns the body's result.
+ *
+ * The body and the tasks run inside `tg.cancelScope`. The first failure (of the
+ * body or of a task; a `Cancelled` is not a failure) cancels that scope, so the
+ * others unwind; once all have finished, a single failure is thrown as it is and
+ * several as a {@link TaskGroupError} in the order they happened. Returns
+ * `undefined` if the group's own scope caught a cancellation before the body
+ * returned.
+ *
+ * @example
+ * ```ts
+ * import { sleep, taskGroup } from "quartet";
+ * await taskGroup(async (tg) => {
+ *   tg.spawn(async () => { await sleep(10); console.log("first"); });
+ *   tg.spawn(async () => { await sleep(20); console.log("second"); });
+ * });
+ * console.log("both done");
+ * ```
+ */
+export async function taskGroup<T>(body: (tg: TaskGroup) => Promise<T> | T, options?: TaskOptions): Promise<T | undefined> {
+  requireFunction(body, "taskGroup() body");
+  requireOptionalObject(options, "taskGroup() options");
+  requireOptionalName(options?.name, "taskGroup() name");
+  return new TaskGroupImpl(options?.name).run(body);
+}
+
+class TaskGroupImpl implements TaskGroup {
+  readonly cancelScope = new CancelScope();
+  readonly #name: string | undefined;
+  readonly #node: CancelNode;
+  /** Tasks that belong to the group: spawned ones, and started ones that have moved in. */
+  #running = 0;
+  /** `start()` calls into this group whose task has neither started nor ended. They keep the group open. */
+  #pendingStarts = 0;
+  readonly #errors: unknown[] = [];
+  #cancelled: Cancelled | null = null;
+  #closed = false;
+  #onIdle: (() => void) | null = null;
+
+  constructor(name: string | undefined) {
+    this.#name = name;
+    this.#node = this.cancelScope._node;
+  }
+
+  async run<T>(body: (tg: TaskGroup) => Promise<T> | T): Promise<T | undefined> {
+    const outer = current();
+    const node = this.#node;
+    node.attach(outer.node);
+    let value: T | undefined;
+    let returned = false;
+    try {
+      value = await runInContext(new Context(node, outer.task), body, this);
+      returned = true;
+    } catch (error) {
+      this.#record(error);
+    }
+    if (this.#running > 0 || this.#pendingStarts > 0) await new Promise<void>((resolve) => (this.#onIdle = resolve));
+    this.#closed = true;
+    try {
+      const errors = this.#errors;
+      if (errors.length === 1) throw errors[0];
+      if (errors.length > 1) throw new TaskGroupError(errors, this.#name);
+      const cancelled = this.#cancelled;
+      if (cancelled !== null) {
+        if (this.cancelScope._catches(cancelled)) return returned ? value : undefined;
+        throw cancelled;
+      }
+      return value;
+    } finally {
+      node.detach();
+    }
+  }
+
+  spawn(fn: () => Promise<unknown>, options?: TaskOptions): void {
+    requireFunction(fn, "spawn() task");
+    requireOptionalObject(options, "spawn() options");
+    requireOptionalName(options?.name, "spawn() name");
+    if (this.#closed) throw new Error(`spawn() into ${this.#describe()} that has already finished`);
+    this.#running++;
+    runInContext(new Context(this.#node, new Task(taskName(fn, options?.name))), runSpawned, this, fn);
+  }
+
+  async start<T = void>(fn: (status: TaskStatus<T>) => Promise<unknown>, options?: TaskOptions): Promise<T> {
+    requireFunction(fn, "start() task");
+    requireOptionalObject(options, "start() options");
+    requireOptionalName(options?.name, "start() name");
+    if (this.#closed) throw new Error(`start() into ${this.#describe()} that has already finished`);
+    const caller = current();
+    const node = new CancelNode();
+    node.attach(caller.node);
+    const task = new Task(taskName(fn, options?.name));
+    const status = new StartStatus<T>(this, node, task);
+    this.#pendingStarts++;
+    runInContext(new Context(node, task), runStarting, fn, status);
+    try {
+      return await status.promise;
+    } finally {
+      this.#pendingStarts--;
+      this.#checkIdle();
+    }
+  }
+
+  /** A task started with `start()` called `started()`: it now belongs to this group. */
+  adopt(node: CancelNode): void {
+    if (this.#closed) throw new Error(`started() into ${this.#describe()} that has already finished`);
+    this.#running++;
+    node.reparent(this.#node);
+  }
+
+  /** A task of this group has finished, with `error` if `failed`. */
+  childEnded(failed: boolean, error: unknown): void {
+    if (failed) this.#record(error);
+    this.#running--;
+    this.#checkIdle();
+  }
+
+  #record(error: unknown): void {
+    const cancelled = cancellationOf(error, this.#node.effective);
+    if (cancelled !== undefined) {
+      this.#cancelled ??= cancelled;
+      return;
+    }
+    this.#errors.push(error);
+    if (this.#errors.length === 1) {
+      const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      this.#node.cancel(error, `${this.#describe()} was cancelled because a task failed (${what})`);
+    }
+  }
+
+  #checkIdle(): void {
+    if (this.#running === 0 && this.#pendingStarts === 0 && this.#onIdle !== null) {
+      const onIdle = this.#onIdle;
+      this.#onIdle = null;
+      onIdle();
+    }
+  }
+
+  #describe(): string {
+    return this.#name === undefined ? "the task group" : `task group "${this.#name}"`;
+  }
+}
+
+async function runSpawned(group: TaskGroupImpl, fn: () => Promise<unknown>): Promise<void> {
+  await undefined; // a child starts from a later microtask, never inside spawn()
+  try {
+    await fn();
+  } catch (error) {
+    group.childEnded(true, error);
+    return;
+  }
+  group.childEnded(false, undefined);
+}
+
+async function runStarting<T>(fn: (status: TaskStatus<T>) => Promise<unknown>, status: StartStatus<T>): Promise<void> {
+  await undefined;
+  try {
+    await fn(status);
+  } catch (error) {
+    status.ended(true, error);
+    return;
+  }
+  status.ended(false, undefined);
+}
+
+/**
+ * The status of a task being started. Before `started()` the task runs in its
+ * own hidden cancel node under the caller's scope; `started()` reparents that
+ * node (and so every scope and group nested in the task) under the group's.
+ */
+class StartStatus<T> implements TaskStatus<T> {
+  readonly promise: Promise<T>;
+  readonly #group: TaskGroupImpl;
+  readonly #node: CancelNode;
+  readonly #task: Task;
+  #called = false;
+  #moved = false;
+  #ended = false;
+  #value: T | undefined;
+  #resolve!: (value: T) => void;
+  #reject!: (error: unknown) => void;
+
+  constructor(group: TaskGroupImpl, node: CancelNode, task: Task) {
+    this.#group = group;
+    this.#node = node;
+    this.#task = task;
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  started(value: T): void {
+    if (this.#called) throw new Error(`started() was called twice by task "${this.#task.name}"; start() keeps the first value`);
+    if (this.#ended) throw new Error(`started() was called by task "${this.#task.name}" after it had returned`);
+    this.#called = true;
+    this.#value = value;
+    // In a cancelled caller the task stays where it is and unwinds there; start() then throws the cancellation.
+    if (this.#node.effective !== null) return;
+    this.#group.adopt(this.#node);
+    this.#moved = true;
+    this.#resolve(value);
+  }
+
+  ended(failed: boolean, error: unknown): void {
+    this.#ended = true;
+    const node = this.#node;
+    if (this.#moved) {
+      node.detach();
+      this.#group.childEnded(failed, error);
+      return;
+    }
+    const callerCancelled = node.effective;
+    node.detach();
+    if (failed) this.#reject(error);
+    else if (!this.#called) this.#reject(new Error(`task "${this.#task.name}" passed to start() returned without calling started()`));
+    else if (callerCancelled !== null) this.#reject(callerCancelled);
+    else this.#resolve(this.#value as T);
+  }
+}

@@ -1,0 +1,14 @@
+// The test projects: one per package, plus the examples. vitest 4 does not read
+// this file by itself; vitest.config.ts imports it as `test.projects`.
+import { defineProject } from "vitest/config";
+
+const shared = {
+  // Resolve workspace packages to their TypeScript sources (see the exports maps).
+  resolve: { conditions: ["quartet-source", "module", "node", "development|production"] },
+  ssr: { resolve: { conditions: ["quartet-source", "module", "node", "development|production"] } },
+};
+
+export default [
+  defineProject({ ...shared, test: { name: "quartet", root: "packages/quartet", include: ["test/**/*.test.ts"] } }),
+  defineProject({ ...shared, test: { name: "examples", root: "examples", include: ["test/**/*.test.ts"] } }),
+];
