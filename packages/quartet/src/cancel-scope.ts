@@ -40,20 +40,34 @@ export interface CancelScopeOptions {
  * console.log(result, scope.cancelledCaught); // undefined true
  * ```
  */
+/** @internal The cancel-tree node of a scope, for the task group that enters it. */
+export let nodeOf: (scope: CancelScope) => CancelNode;
+
+/**
+ * @internal Whether a `Cancelled` (or an AbortError standing for one) that
+ * reached the end of `scope` stops there; records `cancelledCaught` if so. Must
+ * be called before the scope's node is detached.
+ */
+export let catchesAtExit: (scope: CancelScope, error: unknown) => boolean;
+
 export class CancelScope {
-  /** @internal The scope's node in the cancel tree. */
-  readonly _node: CancelNode = new CancelNode();
+  readonly #node: CancelNode = new CancelNode();
   #cancelledCaught = false;
+
+  static {
+    nodeOf = (scope) => scope.#node;
+    catchesAtExit = (scope, error) => scope.#catches(error);
+  }
 
   constructor(options?: CancelScopeOptions) {
     requireOptionalObject(options, "CancelScope options");
     if (options?.deadline !== undefined) {
       requireDeadline(options.deadline, "CancelScope deadline");
-      this._node.deadline = options.deadline;
+      this.#node.deadline = options.deadline;
     }
     if (options?.shield !== undefined) {
       requireBoolean(options.shield, "CancelScope shield");
-      this._node.shield = options.shield;
+      this.#node.shield = options.shield;
     }
   }
 
@@ -63,14 +77,14 @@ export class CancelScope {
    */
   async run<T>(body: (scope: CancelScope) => Promise<T> | T): Promise<T | undefined> {
     requireFunction(body, "CancelScope.run() body");
-    const node = this._node;
+    const node = this.#node;
     if (node.entered) throw new Error("CancelScope.run() was called on a scope that has already been run; create a new CancelScope for each run");
     const outer = current();
     node.attach(outer.node);
     try {
       return await runInContext(new Context(node, outer.task), body, this);
     } catch (error) {
-      if (this._catches(error)) return undefined;
+      if (this.#catches(error)) return undefined;
       throw error;
     } finally {
       node.detach();
@@ -83,7 +97,7 @@ export class CancelScope {
    * Calling it again, or after the scope has exited, does nothing.
    */
   cancel(reason?: unknown): void {
-    this._node.cancel(reason);
+    this.#node.cancel(reason);
   }
 
   /**
@@ -92,27 +106,27 @@ export class CancelScope {
    * deadline that has already passed cancels the scope at once.
    */
   get deadline(): number {
-    return this._node.deadline;
+    return this.#node.deadline;
   }
 
   set deadline(deadline: number) {
     requireDeadline(deadline, "CancelScope deadline");
-    this._node.setDeadline(deadline);
+    this.#node.setDeadline(deadline);
   }
 
   /** Whether cancellation from outside (enclosing scopes and their deadlines) is kept out of this scope. Settable at any time. */
   get shield(): boolean {
-    return this._node.shield;
+    return this.#node.shield;
   }
 
   set shield(shield: boolean) {
     requireBoolean(shield, "CancelScope shield");
-    this._node.setShield(shield);
+    this.#node.setShield(shield);
   }
 
   /** Whether `cancel()` was called or the deadline passed. */
   get cancelCalled(): boolean {
-    return this._node.cancelled !== null;
+    return this.#node.cancelled !== null;
   }
 
   /** Whether the scope caught a `Cancelled` when `run` ended. */
@@ -126,16 +140,11 @@ export class CancelScope {
    * shield). Its `reason` is the `Cancelled`. It aborts once and never un-aborts.
    */
   get signal(): AbortSignal {
-    return this._node.signal;
+    return this.#node.signal;
   }
 
-  /**
-   * @internal Whether a `Cancelled` (or an AbortError standing for one) that
-   * reached the end of this scope stops here; records `cancelledCaught` if so.
-   * Must be called before the node is detached.
-   */
-  _catches(error: unknown): boolean {
-    const node = this._node;
+  #catches(error: unknown): boolean {
+    const node = this.#node;
     if (node.cancelled === null) return false;
     if (!node.shield && node.parent !== null && node.parent.effective !== null) return false;
     if (cancellationOf(error, node.effective) === undefined) return false;

@@ -47,9 +47,11 @@ export async function run<T>(main: () => Promise<T> | T, options?: RunOptions): 
   const runtime = new Runtime(clock);
   const root = new CancelNode();
   root.attachRoot(runtime);
+  runtime.tasksLiving++;
   try {
     return await runInContext(new Context(root, new Task(main.name || "main")), main);
   } finally {
+    runtime.tasksLiving--;
     runtime.close();
   }
 }

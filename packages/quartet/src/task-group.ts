@@ -4,7 +4,7 @@
  * @module
  */
 
-import { CancelScope } from "./cancel-scope.js";
+import { CancelScope, catchesAtExit, nodeOf } from "./cancel-scope.js";
 import { CancelNode } from "./core/cancel-node.js";
 import { Context, current, runInContext } from "./core/context.js";
 import { Cancelled, TaskGroupError, cancellationOf } from "./core/errors.js";
@@ -106,7 +106,7 @@ class TaskGroupImpl implements TaskGroup {
 
   constructor(name: string | undefined) {
     this.#name = name;
-    this.#node = this.cancelScope._node;
+    this.#node = nodeOf(this.cancelScope);
   }
 
   async run<T>(body: (tg: TaskGroup) => Promise<T> | T): Promise<T | undefined> {
@@ -129,7 +129,7 @@ class TaskGroupImpl implements TaskGroup {
       if (errors.length > 1) throw new TaskGroupError(errors, this.#name);
       const cancelled = this.#cancelled;
       if (cancelled !== null) {
-        if (this.cancelScope._catches(cancelled)) return returned ? value : undefined;
+        if (catchesAtExit(this.cancelScope, cancelled)) return returned ? value : undefined;
         throw cancelled;
       }
       return value;
@@ -144,6 +144,7 @@ class TaskGroupImpl implements TaskGroup {
     requireOptionalName(options?.name, "spawn() name");
     if (this.#closed) throw new Error(`spawn() into ${this.#describe()} that has already finished`);
     this.#running++;
+    this.#node.runtime!.tasksLiving++;
     runInContext(new Context(this.#node, new Task(taskName(fn, options?.name))), runSpawned, this, fn);
   }
 
@@ -158,6 +159,7 @@ class TaskGroupImpl implements TaskGroup {
     const task = new Task(taskName(fn, options?.name));
     const status = new StartStatus<T>(this, node, task);
     this.#pendingStarts++;
+    node.runtime!.tasksLiving++;
     runInContext(new Context(node, task), runStarting, fn, status);
     try {
       return await status.promise;
@@ -209,24 +211,32 @@ class TaskGroupImpl implements TaskGroup {
 
 async function runSpawned(group: TaskGroupImpl, fn: () => Promise<unknown>): Promise<void> {
   await undefined; // a child starts from a later microtask, never inside spawn()
+  const runtime = current().node.runtime!;
+  let failed = false;
+  let error: unknown;
   try {
     await fn();
-  } catch (error) {
-    group.childEnded(true, error);
-    return;
+  } catch (thrown) {
+    failed = true;
+    error = thrown;
   }
-  group.childEnded(false, undefined);
+  runtime.tasksLiving--;
+  group.childEnded(failed, error);
 }
 
 async function runStarting<T>(fn: (status: TaskStatus<T>) => Promise<unknown>, status: StartStatus<T>): Promise<void> {
   await undefined;
+  const runtime = current().node.runtime!;
+  let failed = false;
+  let error: unknown;
   try {
     await fn(status);
-  } catch (error) {
-    status.ended(true, error);
-    return;
+  } catch (thrown) {
+    failed = true;
+    error = thrown;
   }
-  status.ended(false, undefined);
+  runtime.tasksLiving--;
+  status.ended(failed, error);
 }
 
 /**

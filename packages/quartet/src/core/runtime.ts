@@ -68,6 +68,8 @@ export class Runtime {
   readonly heap = new DeadlineHeap();
   /** True once the `run()` that owns this runtime has returned. The implicit runtime never closes. */
   closed = false;
+  /** Tasks of this runtime that have been spawned or started (or are a run's main) and have not finished. */
+  tasksLiving = 0;
 
   #alarm: ClockAlarm | null = null;
   #alarmAt = Infinity;

@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import * as lowlevel from "../src/lowlevel.js";
+import * as quartet from "../src/index.js";
+import packageJson from "../package.json" with { type: "json" };
+
+// The public surface, spelled out: a test fails when something public stops
+// being exported or something internal starts to be.
+const ROOT_VALUES = [
+  "BrokenResourceError",
+  "CancelScope",
+  "Cancelled",
+  "ClosedResourceError",
+  "EndOfChannel",
+  "TASK_STATUS_IGNORED",
+  "TaskGroupError",
+  "TimeoutError",
+  "WouldBlock",
+  "abortable",
+  "all",
+  "checkpoint",
+  "currentEffectiveDeadline",
+  "currentSignal",
+  "failAfter",
+  "failAt",
+  "isCancelled",
+  "moveOnAfter",
+  "moveOnAt",
+  "now",
+  "race",
+  "run",
+  "sleep",
+  "sleepForever",
+  "sleepUntil",
+  "taskGroup",
+];
+
+const LOWLEVEL_VALUES = ["currentStatistics", "currentTaskName", "systemClock"];
+
+describe("public surface", () => {
+  it("quartet exports exactly the documented names", () => {
+    expect(Object.keys(quartet).sort()).toEqual([...ROOT_VALUES].sort());
+  });
+
+  it("quartet/lowlevel exports exactly the documented hooks", () => {
+    expect(Object.keys(lowlevel).sort()).toEqual([...LOWLEVEL_VALUES].sort());
+  });
+
+  it("the package's exports map has the root and the lowlevel entry, each with types", () => {
+    const exportsMap = packageJson.exports as Record<string, Record<string, string> | string>;
+    expect(Object.keys(exportsMap).sort()).toEqual([".", "./lowlevel", "./package.json"]);
+    for (const entry of [".", "./lowlevel"]) {
+      expect(exportsMap[entry]).toMatchObject({ types: expect.stringMatching(/\.d\.ts$/), default: expect.stringMatching(/\.js$/) });
+    }
+  });
+
+  it("a CancelScope shows no internal state as properties", () => {
+    expect(Object.keys(new quartet.CancelScope())).toEqual([]);
+  });
+});

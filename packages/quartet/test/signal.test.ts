@@ -1,0 +1,130 @@
+import { getEventListeners } from "node:events";
+import { setTimeout as hostDelay } from "node:timers/promises";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  Cancelled,
+  CancelScope,
+  abortable,
+  currentSignal,
+  isCancelled,
+  moveOnAfter,
+  sleep,
+  taskGroup,
+} from "../src/index.js";
+
+describe("currentSignal", () => {
+  it("aborts with a Cancelled reason when the current scope is cancelled", async () => {
+    const scope = new CancelScope();
+    let signal: AbortSignal | undefined;
+    await scope.run(async () => {
+      signal = currentSignal();
+      expect(signal.aborted).toBe(false);
+      scope.cancel("done");
+    });
+    expect(signal!.aborted).toBe(true);
+    expect(signal!.reason).toBeInstanceOf(Cancelled);
+    expect((signal!.reason as Cancelled).reason).toBe("done");
+  });
+
+  it("makes a foreign API given the signal unwind as that scope's cancellation", async () => {
+    const log: string[] = [];
+    let signal: AbortSignal | undefined;
+    const result = await moveOnAfter(1, async (scope) => {
+      signal = currentSignal();
+      try {
+        // Node's timer rejects with an AbortError whose cause is the signal's reason.
+        await hostDelay(60_000, undefined, { signal });
+      } catch (error) {
+        log.push(`${(error as Error).name}, isCancelled=${isCancelled(error)}, cancelCalled=${scope.cancelCalled}`);
+        throw error;
+      }
+      return "unreachable";
+    });
+    expect(result).toBeUndefined();
+    expect(log).toEqual(["AbortError, isCancelled=true, cancelCalled=true"]);
+    // The foreign API removed its listener: nothing is left on the signal.
+    expect(getEventListeners(signal!, "abort")).toHaveLength(0);
+  });
+
+  it("treats an error that is the signal's reason itself (as fetch throws) as the cancellation", async () => {
+    const scope = new CancelScope();
+    const result = await scope.run(async () => {
+      const signal = currentSignal();
+      const foreign = new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
+      scope.cancel();
+      await foreign;
+    });
+    expect(result).toBeUndefined();
+    expect(scope.cancelledCaught).toBe(true);
+  });
+
+  it("treats an AbortError without a cause as a cancellation only inside a cancelled scope", async () => {
+    const bare = () => Object.assign(new Error("aborted"), { name: "AbortError" });
+    const cancelled = new CancelScope();
+    await cancelled.run(async () => {
+      cancelled.cancel();
+      expect(isCancelled(bare())).toBe(true);
+      throw bare();
+    });
+    expect(cancelled.cancelledCaught).toBe(true);
+    expect(isCancelled(bare())).toBe(false);
+    const error = bare();
+    await expect(taskGroup(async () => Promise.reject(error))).rejects.toBe(error);
+  });
+
+  it("collapses a child's foreign AbortError into the group's cancellation", async () => {
+    const result = await taskGroup(async (tg) => {
+      tg.spawn(() => hostDelay(60_000, undefined, { signal: currentSignal() }));
+      await sleep(1);
+      tg.cancelScope.cancel();
+      return "body value";
+    });
+    expect(result).toBe("body value");
+  });
+});
+
+describe("abortable", () => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  beforeEach(() => {
+    unhandled.length = 0;
+    process.on("unhandledRejection", onUnhandled);
+  });
+  afterEach(() => {
+    process.off("unhandledRejection", onUnhandled);
+  });
+
+  it("resolves with the promise's value", async () => {
+    expect(await abortable(Promise.resolve(7))).toBe(7);
+    const thenable = { then: (resolve: (v: number) => void) => resolve(8) } as unknown as PromiseLike<number>;
+    expect(await abortable(thenable)).toBe(8);
+  });
+
+  it("rejects with the promise's error", async () => {
+    const error = new Error("io failed");
+    await expect(abortable(Promise.reject(error))).rejects.toBe(error);
+  });
+
+  it("stops waiting when the scope is cancelled, and the promise's later failure is not an unhandled rejection", async () => {
+    let rejectLater: ((e: unknown) => void) | undefined;
+    const foreign = new Promise((_, reject) => (rejectLater = reject));
+    const result = await moveOnAfter(1, () => abortable(foreign));
+    expect(result).toBeUndefined();
+    rejectLater!(new Error("late failure"));
+    await hostDelay(2);
+    expect(unhandled).toEqual([]);
+  });
+
+  it("throws at once in a cancelled scope and handles the promise's rejection", async () => {
+    const scope = new CancelScope();
+    scope.cancel();
+    await scope.run(() => abortable(Promise.reject(new Error("ignored"))));
+    expect(scope.cancelledCaught).toBe(true);
+    await hostDelay(2);
+    expect(unhandled).toEqual([]);
+  });
+
+  it("rejects a value that is not a promise with a TypeError", async () => {
+    await expect(abortable(42 as never)).rejects.toThrow(/abortable\(\) needs a promise; got 42/);
+  });
+});
