@@ -17,9 +17,10 @@ import { current } from "./core/context.js";
  * @example
  * ```ts
  * import { checkpoint } from "quartet";
- * for (const item of hugeArray) {
- *   process(item);
- *   await checkpoint();
+ * let sum = 0;
+ * for (let i = 0; i < 10_000_000; i++) {
+ *   sum += i;
+ *   if (i % 10_000 === 0) await checkpoint(); // cancellable every 10,000 steps
  * }
  * ```
  */

@@ -8,6 +8,9 @@ import { isCancelled } from "./core/errors.js";
 import { describe } from "./core/validate.js";
 import { taskGroup } from "./task-group.js";
 
+/** What awaiting the result of calling `F` gives. */
+type ResultOf<F> = F extends () => infer R ? Awaited<R> : never;
+
 /**
  * Runs every function as a task and resolves with their results in input order,
  * like `Promise.all`, but structured: the first failure cancels the others,
@@ -25,6 +28,8 @@ import { taskGroup } from "./task-group.js";
  * console.log(a + b); // 3
  * ```
  */
+export function all<const F extends readonly (() => unknown)[] | []>(fns: F): Promise<{ -readonly [K in keyof F]: ResultOf<F[K]> }>;
+export function all<T>(fns: ReadonlyArray<() => Promise<T> | T>): Promise<T[]>;
 export async function all<T>(fns: ReadonlyArray<() => Promise<T> | T>): Promise<T[]> {
   requireFunctions(fns, "all()");
   const results = new Array<T>(fns.length);
@@ -56,6 +61,8 @@ export async function all<T>(fns: ReadonlyArray<() => Promise<T> | T>): Promise<
  * console.log(winner); // "fast"
  * ```
  */
+export function race<const F extends readonly (() => unknown)[] | []>(fns: F): Promise<ResultOf<F[number]>>;
+export function race<T>(fns: ReadonlyArray<() => Promise<T> | T>): Promise<T>;
 export async function race<T>(fns: ReadonlyArray<() => Promise<T> | T>): Promise<T> {
   requireFunctions(fns, "race()");
   if (fns.length === 0) throw new TypeError("race() needs at least one function; got an empty array (it would never settle)");

@@ -108,9 +108,9 @@ function summarize(error: unknown): string {
  *
  * @example
  * ```ts
- * import { isCancelled } from "quartet";
+ * import { isCancelled, sleep } from "quartet";
  * try {
- *   await doWork();
+ *   await sleep(100);
  * } catch (err) {
  *   if (isCancelled(err)) throw err;
  *   console.error("work failed", err);
