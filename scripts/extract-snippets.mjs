@@ -3,7 +3,7 @@
 // block, so that `tsc -p tsconfig.snippets.json` type-checks them all.
 // A block whose first line is `// not-checked` is skipped (for fragments that
 // cannot stand alone); keep those rare.
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -13,6 +13,7 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(out);
 
 function* walk(dir, test) {
+  if (!existsSync(dir)) return;
   for (const name of readdirSync(dir)) {
     if (name === "node_modules" || name === "dist" || name.startsWith(".")) continue;
     const path = join(dir, name);
@@ -37,8 +38,10 @@ function blocksOfSource(text) {
 }
 
 const sources = [
-  ...walk(join(root, "docs"), (p) => p.endsWith(".md")),
+  // docs/reference is generated from the doc comments, whose snippets are checked below.
+  ...walk(join(root, "docs"), (p) => p.endsWith(".md") && !p.includes("/docs/reference/")),
   join(root, "README.md"),
+  ...walk(join(root, "examples"), (p) => p.endsWith(".md")),
   ...walk(join(root, "packages"), (p) => /\/src\/.*\.ts$/.test(p)),
 ];
 

@@ -9,7 +9,7 @@ import { Context, current, runInContext } from "./core/context.js";
 import { cancellationOf } from "./core/errors.js";
 import { requireBoolean, requireDeadline, requireFunction, requireOptionalObject } from "./core/validate.js";
 
-/** Options of {@link CancelScope}. */
+/** Options of the `CancelScope` constructor. */
 export interface CancelScopeOptions {
   /** Absolute time on the runtime clock (see `now()`) at which the scope cancels itself. Default `Infinity`. */
   deadline?: number;

@@ -8,9 +8,6 @@ import { isCancelled } from "./core/errors.js";
 import { describe } from "./core/validate.js";
 import { taskGroup } from "./task-group.js";
 
-/** What awaiting the result of calling `F` gives. */
-type ResultOf<F> = F extends () => infer R ? Awaited<R> : never;
-
 /**
  * Runs every function as a task and resolves with their results in input order,
  * like `Promise.all`, but structured: the first failure cancels the others,
@@ -27,8 +24,13 @@ type ResultOf<F> = F extends () => infer R ? Awaited<R> : never;
  * ]);
  * console.log(a + b); // 3
  * ```
+ *
+ * @typeParam F - The functions, as a tuple: the result keeps the type of each position.
+ * @typeParam T - The functions' common result type, when they come as an array.
  */
-export function all<const F extends readonly (() => unknown)[] | []>(fns: F): Promise<{ -readonly [K in keyof F]: ResultOf<F[K]> }>;
+export function all<const F extends readonly (() => unknown)[] | []>(
+  fns: F,
+): Promise<{ -readonly [K in keyof F]: F[K] extends () => infer R ? Awaited<R> : never }>;
 export function all<T>(fns: ReadonlyArray<() => Promise<T> | T>): Promise<T[]>;
 export async function all<T>(fns: ReadonlyArray<() => Promise<T> | T>): Promise<T[]> {
   requireFunctions(fns, "all()");
@@ -60,8 +62,11 @@ export async function all<T>(fns: ReadonlyArray<() => Promise<T> | T>): Promise<
  * ]);
  * console.log(winner); // "fast"
  * ```
+ *
+ * @typeParam F - The functions, as a tuple: the result is the union of their results.
+ * @typeParam T - The functions' common result type, when they come as an array.
  */
-export function race<const F extends readonly (() => unknown)[] | []>(fns: F): Promise<ResultOf<F[number]>>;
+export function race<const F extends readonly (() => unknown)[] | []>(fns: F): Promise<F[number] extends () => infer R ? Awaited<R> : never>;
 export function race<T>(fns: ReadonlyArray<() => Promise<T> | T>): Promise<T>;
 export async function race<T>(fns: ReadonlyArray<() => Promise<T> | T>): Promise<T> {
   requireFunctions(fns, "race()");
