@@ -50,7 +50,7 @@ describe("TaskGroup.start", () => {
     const setupError = new Error("cannot bind");
     await taskGroup(async (tg) => {
       tg.spawn(async () => {
-        await sleep(3);
+        await sleep(20);
         log.push("sibling unaffected");
       });
       const error = await tg
@@ -67,7 +67,8 @@ describe("TaskGroup.start", () => {
       expect(error).toBe(setupError);
       log.push("start() threw");
     });
-    expect(log).toEqual(["task cleaned up", "start() threw", "sibling unaffected"]);
+    expect(log.slice(0, 2)).toEqual(["task cleaned up", "start() threw"]);
+    expect(log).toContain("sibling unaffected"); // the group was not cancelled
   });
 
   it("sends an error from after started() into the group", async () => {
