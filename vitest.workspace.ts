@@ -10,5 +10,6 @@ const shared = {
 
 export default [
   defineProject({ ...shared, test: { name: "quartet", root: "packages/quartet", include: ["test/**/*.test.ts"], setupFiles: ["test/setup.ts"] } }),
+  defineProject({ ...shared, test: { name: "testing", root: "packages/testing", include: ["test/**/*.test.ts"], setupFiles: ["test/setup.ts"] } }),
   defineProject({ ...shared, test: { name: "examples", root: "examples", include: ["test/**/*.test.ts"] } }),
 ];

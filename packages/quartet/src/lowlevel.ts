@@ -6,8 +6,10 @@
  */
 
 import { current } from "./core/context.js";
+import { Waiter } from "./core/park.js";
+import type { RunHooks } from "./core/runtime.js";
 
-export { systemClock, type Clock, type ClockAlarm } from "./core/runtime.js";
+export { systemClock, type Clock, type ClockAlarm, type RunHooks } from "./core/runtime.js";
 
 /**
  * The name of the task the calling code runs in: the `name` given to
@@ -30,6 +32,8 @@ export function currentTaskName(): string {
 export interface RunStatistics {
   /** Tasks of the current run (or of the implicit root outside any run) that have started and not finished, its main task included. */
   readonly tasksLiving: number;
+  /** Living tasks that are not blocked in a Quartet operation: running, ready to run, or awaiting a foreign promise. */
+  readonly tasksRunnable: number;
   /** Pending deadlines (cancel scopes with a deadline, sleepers) in the run's deadline heap. */
   readonly deadlines: number;
   /** Milliseconds until the earliest pending deadline; `Infinity` if there is none. */
@@ -54,7 +58,63 @@ export function currentStatistics(): RunStatistics {
   const next = runtime.heap.peek();
   return Object.freeze({
     tasksLiving: runtime.tasksLiving,
+    tasksRunnable: runtime.tasksLiving - runtime.tasksBlocked,
     deadlines: runtime.heap.size,
     msToNextDeadline: next === undefined ? Infinity : next.deadline - runtime.now(),
   });
+}
+
+/**
+ * The hooks of the current run (or of the implicit root outside any run): what
+ * virtual clocks and test helpers use to learn when every task is blocked.
+ *
+ * @example
+ * ```ts
+ * import { currentRunHooks } from "quartet/lowlevel";
+ * const withdraw = currentRunHooks().whenIdle(() => console.log("every task is blocked"));
+ * withdraw();
+ * ```
+ */
+export function currentRunHooks(): RunHooks {
+  const runtime = current().node.runtime!;
+  return { whenIdle: (callback, cushion) => runtime.whenIdle(callback, cushion) };
+}
+
+/** A task parked by {@link parkCurrentTask}: whoever holds it decides when the task goes on. */
+export interface ParkedTask<T> {
+  /** Settles when the task is woken, failed, or cancelled (then with `Cancelled`). Await it in the parked task. */
+  readonly promise: Promise<T>;
+  /** Whether the task is still parked. */
+  readonly waiting: boolean;
+  /** Lets the task go on with `value`. Does nothing if it is no longer parked. */
+  wake(value: T): void;
+  /** Makes the task's `promise` reject with `error`. Does nothing if it is no longer parked. */
+  fail(error: unknown): void;
+}
+
+/**
+ * Blocks the calling task in a custom Quartet operation (trio's
+ * `wait_task_rescheduled`): returns a {@link ParkedTask} to hand to whoever will
+ * wake it, and whose `promise` the task awaits. Cancellation of the calling scope
+ * takes the task out first — `onAbort` runs (to remove it from any queue it
+ * joined; it must not throw) and `promise` rejects with `Cancelled`. Throws
+ * `Cancelled` at once if the scope is already cancelled, so it is a checkpoint.
+ *
+ * @example
+ * ```ts
+ * import { parkCurrentTask, type ParkedTask } from "quartet/lowlevel";
+ * const queue: ParkedTask<string>[] = [];
+ * setTimeout(() => queue.shift()?.wake("hello"), 10);
+ * const parked = parkCurrentTask<string>((p) => queue.splice(queue.indexOf(p), 1));
+ * queue.push(parked);
+ * console.log(await parked.promise); // "hello"
+ * ```
+ */
+export function parkCurrentTask<T = void>(onAbort?: (parked: ParkedTask<T>) => void): ParkedTask<T> {
+  if (onAbort !== undefined && typeof onAbort !== "function") {
+    throw new TypeError(`parkCurrentTask() onAbort must be a function if given; got ${typeof onAbort}`);
+  }
+  const context = current();
+  if (context.node.effective !== null) throw context.node.effective;
+  return new Waiter<T>(context, onAbort ?? null);
 }

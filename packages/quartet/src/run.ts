@@ -6,7 +6,7 @@
 
 import { CancelNode } from "./core/cancel-node.js";
 import { Context, currentRun, runInContext } from "./core/context.js";
-import { Runtime, systemClock, type Clock } from "./core/runtime.js";
+import { Runtime, systemClock, type Clock, type RunHooks } from "./core/runtime.js";
 import { Task } from "./core/task.js";
 import { describe, requireFunction, requireOptionalObject } from "./core/validate.js";
 
@@ -47,11 +47,15 @@ export async function run<T>(main: () => Promise<T> | T, options?: RunOptions): 
   const runtime = new Runtime(clock);
   const root = new CancelNode();
   root.attachRoot(runtime);
-  runtime.tasksLiving++;
+  const hooks: RunHooks = { whenIdle: (callback, cushion) => runtime.whenIdle(callback, cushion) };
+  clock.attach?.(hooks);
+  const task = new Task(main.name || "main");
+  runtime.taskStarted(task);
   try {
-    return await runInContext(new Context(root, new Task(main.name || "main")), main);
+    return await runInContext(new Context(root, task), main);
   } finally {
-    runtime.tasksLiving--;
+    runtime.taskEnded(task);
     runtime.close();
+    clock.detach?.(hooks);
   }
 }

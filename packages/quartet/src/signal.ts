@@ -50,12 +50,13 @@ export async function abortable<T>(promise: PromiseLike<T>): Promise<T> {
     throw new TypeError(`abortable() needs a promise; got ${describe(promise)}`);
   }
   const settled = Promise.resolve(promise);
-  const node = current().node;
+  const context = current();
+  const node = context.node;
   if (node.effective !== null) {
     settled.then(undefined, ignore);
     throw node.effective;
   }
-  const waiter = new Waiter<T>(node, null);
+  const waiter = new Waiter<T>(context, null);
   settled.then(
     (value) => waiter.wake(value),
     (error: unknown) => waiter.fail(error),

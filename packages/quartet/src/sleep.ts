@@ -56,7 +56,8 @@ export async function sleepForever(): Promise<never> {
 }
 
 function sleepNode(deadline: number): Promise<void> {
-  const node = current().node;
+  const context = current();
+  const node = context.node;
   if (node.effective !== null) return Promise.reject(node.effective);
   const runtime = node.runtime!;
   if (deadline <= runtime.now()) {
@@ -64,7 +65,7 @@ function sleepNode(deadline: number): Promise<void> {
       if (node.effective !== null) throw node.effective;
     });
   }
-  const waiter = new Waiter<void>(node, null);
+  const waiter = new Waiter<void>(context, null);
   if (deadline !== Infinity) {
     waiter.deadline = deadline;
     runtime.addDeadline(waiter);

@@ -121,7 +121,14 @@ class TaskGroupImpl implements TaskGroup {
     } catch (error) {
       this.#record(error);
     }
-    if (this.#running > 0 || this.#pendingStarts > 0) await new Promise<void>((resolve) => (this.#onIdle = resolve));
+    if (this.#running > 0 || this.#pendingStarts > 0) {
+      // Waiting for children is blocking in a Quartet operation (for idle detection), but not a
+      // checkpoint: cancellation reaches the children through the scope, and they end the wait.
+      const runtime = node.runtime!;
+      runtime.block(outer.task);
+      await new Promise<void>((resolve) => (this.#onIdle = resolve));
+      runtime.unblock(outer.task);
+    }
     this.#closed = true;
     try {
       const errors = this.#errors;
@@ -144,8 +151,9 @@ class TaskGroupImpl implements TaskGroup {
     requireOptionalName(options?.name, "spawn() name");
     if (this.#closed) throw new Error(`spawn() into ${this.#describe()} that has already finished`);
     this.#running++;
-    this.#node.runtime!.tasksLiving++;
-    runInContext(new Context(this.#node, new Task(taskName(fn, options?.name))), runSpawned, this, fn);
+    const task = new Task(taskName(fn, options?.name));
+    this.#node.runtime!.taskStarted(task);
+    runInContext(new Context(this.#node, task), runSpawned, this, fn);
   }
 
   async start<T = void>(fn: (status: TaskStatus<T>) => Promise<unknown>, options?: TaskOptions): Promise<T> {
@@ -159,11 +167,14 @@ class TaskGroupImpl implements TaskGroup {
     const task = new Task(taskName(fn, options?.name));
     const status = new StartStatus<T>(this, node, task);
     this.#pendingStarts++;
-    node.runtime!.tasksLiving++;
+    const runtime = node.runtime!;
+    runtime.taskStarted(task);
     runInContext(new Context(node, task), runStarting, fn, status);
+    runtime.block(caller.task); // waiting for started() (not a checkpoint: the task is cancelled with the caller)
     try {
       return await status.promise;
     } finally {
+      runtime.unblock(caller.task);
       this.#pendingStarts--;
       this.#checkIdle();
     }
@@ -211,7 +222,7 @@ class TaskGroupImpl implements TaskGroup {
 
 async function runSpawned(group: TaskGroupImpl, fn: () => Promise<unknown>): Promise<void> {
   await undefined; // a child starts from a later microtask, never inside spawn()
-  const runtime = current().node.runtime!;
+  const { node, task } = current();
   let failed = false;
   let error: unknown;
   try {
@@ -220,13 +231,13 @@ async function runSpawned(group: TaskGroupImpl, fn: () => Promise<unknown>): Pro
     failed = true;
     error = thrown;
   }
-  runtime.tasksLiving--;
+  node.runtime!.taskEnded(task);
   group.childEnded(failed, error);
 }
 
 async function runStarting<T>(fn: (status: TaskStatus<T>) => Promise<unknown>, status: StartStatus<T>): Promise<void> {
   await undefined;
-  const runtime = current().node.runtime!;
+  const { node, task } = current();
   let failed = false;
   let error: unknown;
   try {
@@ -235,7 +246,7 @@ async function runStarting<T>(fn: (status: TaskStatus<T>) => Promise<unknown>, s
     failed = true;
     error = thrown;
   }
-  runtime.tasksLiving--;
+  node.runtime!.taskEnded(task);
   status.ended(failed, error);
 }
 

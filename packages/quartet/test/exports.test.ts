@@ -34,7 +34,7 @@ const ROOT_VALUES = [
   "taskGroup",
 ];
 
-const LOWLEVEL_VALUES = ["currentStatistics", "currentTaskName", "systemClock"];
+const LOWLEVEL_VALUES = ["currentRunHooks", "currentStatistics", "currentTaskName", "parkCurrentTask", "systemClock"];
 
 describe("public surface", () => {
   it("quartet exports exactly the documented names", () => {

@@ -35,7 +35,7 @@ function rootContext(): Context {
   if (implicitRoot === null) {
     const node = new CancelNode();
     node.attachRoot(new Runtime(systemClock));
-    implicitRoot = new Context(node, new Task("<root>"));
+    implicitRoot = new Context(node, new Task("<root>", false));
   }
   return implicitRoot;
 }

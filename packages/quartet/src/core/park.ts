@@ -16,8 +16,10 @@
  */
 
 import type { CancelNode } from "./cancel-node.js";
+import type { Context } from "./context.js";
 import type { DeadlineEntry } from "./deadline-heap.js";
 import type { Cancelled } from "./errors.js";
+import type { Task } from "./task.js";
 
 /** Takes an aborted waiter out of the queue it joined. Runs synchronously inside `cancel()`: it must not block or throw. */
 export type AbortCallback<T> = (waiter: Waiter<T>) => void;
@@ -31,18 +33,35 @@ export class Waiter<T = void> implements DeadlineEntry {
   heapSeq = 0;
 
   #node: CancelNode | null;
+  readonly #task: Task;
   #onAbort: AbortCallback<T> | null;
   #resolve!: (value: T) => void;
   #reject!: (error: unknown) => void;
 
-  constructor(node: CancelNode, onAbort: AbortCallback<T> | null) {
+  /** Parks the task of `context` in its current node. The caller has checked that the node is not cancelled. */
+  constructor(context: Context, onAbort: AbortCallback<T> | null) {
     this.promise = new Promise<T>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
+    const node = context.node;
     this.#node = node;
+    this.#task = context.task;
     this.#onAbort = onAbort;
     node.addWaiter(this);
+    node.runtime!.block(context.task);
+  }
+
+  /** Takes the waiter out of its node and the deadline heap, and unblocks its task; returns false if it had already ended. */
+  #leave(): boolean {
+    const node = this.#node;
+    if (node === null) return false;
+    this.#node = null;
+    node.removeWaiter(this);
+    const runtime = node.runtime!;
+    if (this.heapIndex >= 0) runtime.removeDeadline(this);
+    runtime.unblock(this.#task);
+    return true;
   }
 
   /** Whether the waiter is still blocked (not yet woken, failed or aborted). */
@@ -52,31 +71,17 @@ export class Waiter<T = void> implements DeadlineEntry {
 
   /** Unblocks the operation with `value`. Does nothing if it already ended. */
   wake(value: T): void {
-    const node = this.#node;
-    if (node === null) return;
-    this.#node = null;
-    node.removeWaiter(this);
-    if (this.heapIndex >= 0) node.runtime!.removeDeadline(this);
-    this.#resolve(value);
+    if (this.#leave()) this.#resolve(value);
   }
 
   /** Unblocks the operation with an error (not a cancellation: the queue's own failure). */
   fail(error: unknown): void {
-    const node = this.#node;
-    if (node === null) return;
-    this.#node = null;
-    node.removeWaiter(this);
-    if (this.heapIndex >= 0) node.runtime!.removeDeadline(this);
-    this.#reject(error);
+    if (this.#leave()) this.#reject(error);
   }
 
   /** Called by the cancel node when it is cancelled: leave the queue, then throw `cancelled` in the waiting task. */
   abort(cancelled: Cancelled): void {
-    const node = this.#node;
-    if (node === null) return;
-    this.#node = null;
-    node.removeWaiter(this);
-    if (this.heapIndex >= 0) node.runtime!.removeDeadline(this);
+    if (!this.#leave()) return;
     this.#onAbort?.(this);
     this.#reject(cancelled);
   }

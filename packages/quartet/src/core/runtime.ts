@@ -16,6 +16,7 @@
  */
 
 import { DeadlineHeap, type DeadlineEntry } from "./deadline-heap.js";
+import type { Task } from "./task.js";
 
 /**
  * The source of time for a runtime. Times are milliseconds; `now()` never goes
@@ -31,6 +32,24 @@ export interface Clock {
    * The runtime keeps at most one alarm pending per clock it uses.
    */
   wakeAt(deadline: number, wake: () => void): ClockAlarm;
+  /** Optional: called when a `run()` starts on this clock, with hooks into that run. */
+  attach?(hooks: RunHooks): void;
+  /** Optional: called when that `run()` has returned. */
+  detach?(hooks: RunHooks): void;
+}
+
+/**
+ * What a run offers the clock it runs on (see {@link Clock.attach}): a way to
+ * learn when every task is blocked, which virtual clocks use to jump ahead.
+ */
+export interface RunHooks {
+  /**
+   * Calls `callback` once every task of the run is blocked in a Quartet
+   * operation and has stayed so, with the event loop turning, for `cushion`
+   * real milliseconds (0: as soon as that is seen after the pending promise
+   * callbacks and I/O have run). Returns a function that withdraws the request.
+   */
+  whenIdle(callback: () => void, cushion?: number): () => void;
 }
 
 /** A pending wake-up requested with {@link Clock.wakeAt}. */
@@ -63,18 +82,32 @@ export const systemClock: Clock = {
 /** How many microtask-only schedule points may pass before one yields to the event loop. */
 const SCHEDULE_POINTS_PER_MACROTASK = 1024;
 
-export class Runtime {
+interface IdleRequest {
+  readonly callback: () => void;
+  readonly cushion: number;
+  /** The state generation the cushion timer was armed for, or -1. */
+  generation: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+export class Runtime implements RunHooks {
   readonly clock: Clock;
   readonly heap = new DeadlineHeap();
   /** True once the `run()` that owns this runtime has returned. The implicit runtime never closes. */
   closed = false;
-  /** Tasks of this runtime that have been spawned or started (or are a run's main) and have not finished. */
+  /** Counted tasks that have been spawned or started (or are a run's main) and have not finished. */
   tasksLiving = 0;
+  /** Counted tasks blocked in at least one Quartet operation. The run is idle when this equals `tasksLiving`. */
+  tasksBlocked = 0;
 
   #alarm: ClockAlarm | null = null;
   #alarmAt = Infinity;
   #alarmReferenced = false;
   #schedulePointsLeft = SCHEDULE_POINTS_PER_MACROTASK;
+  /** Bumped at every change of the task counts, so an idle spell can be told from a later one. */
+  #generation = 0;
+  #idleRequests: Set<IdleRequest> | null = null;
+  #idleCheckScheduled = false;
 
   constructor(clock: Clock) {
     this.clock = clock;
@@ -160,6 +193,83 @@ export class Runtime {
     this.#alarm = null;
     this.#alarmAt = Infinity;
   }
+
+  // --------------------------------------------------------- task accounting
+
+  taskStarted(task: Task): void {
+    if (!task.counted) return;
+    this.tasksLiving++;
+    this.#changed();
+  }
+
+  taskEnded(task: Task): void {
+    if (!task.counted) return;
+    this.tasksLiving--;
+    this.#changed();
+  }
+
+  /** `task` entered a blocking Quartet operation. */
+  block(task: Task): void {
+    if (task.blocks++ === 0 && task.counted) {
+      this.tasksBlocked++;
+      this.#changed();
+    }
+  }
+
+  /** `task` left a blocking Quartet operation. */
+  unblock(task: Task): void {
+    if (--task.blocks === 0 && task.counted) {
+      this.tasksBlocked--;
+      this.#changed();
+    }
+  }
+
+  #changed(): void {
+    this.#generation++;
+    if (this.#idleRequests !== null && this.#idleRequests.size > 0 && this.tasksBlocked === this.tasksLiving) {
+      this.#scheduleIdleCheck();
+    }
+  }
+
+  whenIdle(callback: () => void, cushion = 0): () => void {
+    const request: IdleRequest = { callback, cushion, generation: -1, timer: undefined };
+    const requests = (this.#idleRequests ??= new Set());
+    requests.add(request);
+    if (this.tasksBlocked === this.tasksLiving) this.#scheduleIdleCheck();
+    return () => {
+      requests.delete(request);
+      clearTimeout(request.timer);
+    };
+  }
+
+  #scheduleIdleCheck(): void {
+    if (this.#idleCheckScheduled) return;
+    this.#idleCheckScheduled = true;
+    // After the pending promise callbacks and I/O: only then do the counts mean "nothing can run".
+    setImmediate(this.#idleCheck);
+  }
+
+  readonly #idleCheck = (): void => {
+    this.#idleCheckScheduled = false;
+    const requests = this.#idleRequests;
+    if (requests === null) return;
+    const generation = this.#generation;
+    for (const request of requests) {
+      if (this.tasksBlocked !== this.tasksLiving || this.#generation !== generation) return;
+      if (request.cushion === 0) {
+        requests.delete(request);
+        request.callback();
+      } else if (request.generation !== generation) {
+        clearTimeout(request.timer);
+        request.generation = generation;
+        request.timer = setTimeout(() => {
+          if (this.#generation !== generation || !requests.has(request)) return;
+          requests.delete(request);
+          request.callback();
+        }, request.cushion);
+      }
+    }
+  };
 
   // ---------------------------------------------------------- schedule points
 

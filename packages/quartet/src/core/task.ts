@@ -12,9 +12,17 @@
 export class Task {
   /** The name given with `{ name }`, else the function's own name, else "anonymous". */
   readonly name: string;
+  /**
+   * Whether the runtime counts this task among its living tasks (every task
+   * but the implicit root). Only counted tasks take part in idle detection.
+   */
+  readonly counted: boolean;
+  /** How many Quartet operations the task is blocked in right now (usually 0 or 1). Owned by the runtime. */
+  blocks = 0;
 
-  constructor(name: string) {
+  constructor(name: string, counted = true) {
     this.name = name;
+    this.counted = counted;
   }
 }
 

@@ -1,0 +1,9 @@
+/**
+ * `@quartet/testing`: virtual time and helpers for testing code that uses Quartet.
+ *
+ * @module
+ */
+
+export { MockClock, type MockClockOptions } from "./mock-clock.js";
+export { waitAllTasksBlocked } from "./wait-all-tasks-blocked.js";
+export { Sequencer } from "./sequencer.js";
