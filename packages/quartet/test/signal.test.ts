@@ -11,9 +11,10 @@ import {
   sleep,
   taskGroup,
 } from "../src/index.js";
+import { virtual } from "./virtual-time.js";
 
 describe("currentSignal", () => {
-  it("aborts with a Cancelled reason when the current scope is cancelled", async () => {
+  it("aborts with a Cancelled reason when the current scope is cancelled", virtual(async () => {
     const scope = new CancelScope();
     let signal: AbortSignal | undefined;
     await scope.run(async () => {
@@ -24,8 +25,9 @@ describe("currentSignal", () => {
     expect(signal!.aborted).toBe(true);
     expect(signal!.reason).toBeInstanceOf(Cancelled);
     expect((signal!.reason as Cancelled).reason).toBe("done");
-  });
+  }));
 
+  // Real time: virtual time would stand still while the foreign timer is pending.
   it("makes a foreign API given the signal unwind as that scope's cancellation", async () => {
     const log: string[] = [];
     let signal: AbortSignal | undefined;
@@ -46,7 +48,7 @@ describe("currentSignal", () => {
     expect(getEventListeners(signal!, "abort")).toHaveLength(0);
   });
 
-  it("treats an error that is the signal's reason itself (as fetch throws) as the cancellation", async () => {
+  it("treats an error that is the signal's reason itself (as fetch throws) as the cancellation", virtual(async () => {
     const scope = new CancelScope();
     const result = await scope.run(async () => {
       const signal = currentSignal();
@@ -56,9 +58,9 @@ describe("currentSignal", () => {
     });
     expect(result).toBeUndefined();
     expect(scope.cancelledCaught).toBe(true);
-  });
+  }));
 
-  it("treats an AbortError without a cause as a cancellation only inside a cancelled scope", async () => {
+  it("treats an AbortError without a cause as a cancellation only inside a cancelled scope", virtual(async () => {
     const bare = () => Object.assign(new Error("aborted"), { name: "AbortError" });
     const cancelled = new CancelScope();
     await cancelled.run(async () => {
@@ -70,8 +72,9 @@ describe("currentSignal", () => {
     expect(isCancelled(bare())).toBe(false);
     const error = bare();
     await expect(taskGroup(async () => Promise.reject(error))).rejects.toBe(error);
-  });
+  }));
 
+  // Real time: virtual time would stand still while the foreign timer is pending.
   it("collapses a child's foreign AbortError into the group's cancellation", async () => {
     const result = await taskGroup(async (tg) => {
       tg.spawn(() => hostDelay(60_000, undefined, { signal: currentSignal() }));
@@ -94,18 +97,18 @@ describe("abortable", () => {
     process.off("unhandledRejection", onUnhandled);
   });
 
-  it("resolves with the promise's value", async () => {
+  it("resolves with the promise's value", virtual(async () => {
     expect(await abortable(Promise.resolve(7))).toBe(7);
     const thenable = { then: (resolve: (v: number) => void) => resolve(8) } as unknown as PromiseLike<number>;
     expect(await abortable(thenable)).toBe(8);
-  });
+  }));
 
-  it("rejects with the promise's error", async () => {
+  it("rejects with the promise's error", virtual(async () => {
     const error = new Error("io failed");
     await expect(abortable(Promise.reject(error))).rejects.toBe(error);
-  });
+  }));
 
-  it("stops waiting when the scope is cancelled, and the promise's later failure is not an unhandled rejection", async () => {
+  it("stops waiting when the scope is cancelled, and the promise's later failure is not an unhandled rejection", virtual(async () => {
     let rejectLater: ((e: unknown) => void) | undefined;
     const foreign = new Promise((_, reject) => (rejectLater = reject));
     const result = await moveOnAfter(1, () => abortable(foreign));
@@ -113,18 +116,18 @@ describe("abortable", () => {
     rejectLater!(new Error("late failure"));
     await hostDelay(2);
     expect(unhandled).toEqual([]);
-  });
+  }));
 
-  it("throws at once in a cancelled scope and handles the promise's rejection", async () => {
+  it("throws at once in a cancelled scope and handles the promise's rejection", virtual(async () => {
     const scope = new CancelScope();
     scope.cancel();
     await scope.run(() => abortable(Promise.reject(new Error("ignored"))));
     expect(scope.cancelledCaught).toBe(true);
     await hostDelay(2);
     expect(unhandled).toEqual([]);
-  });
+  }));
 
-  it("rejects a value that is not a promise with a TypeError", async () => {
+  it("rejects a value that is not a promise with a TypeError", virtual(async () => {
     await expect(abortable(42 as never)).rejects.toThrow(/abortable\(\) needs a promise; got 42/);
-  });
+  }));
 });

@@ -11,10 +11,11 @@ import {
   taskGroup,
   type TaskGroup,
 } from "../src/index.js";
+import { virtual } from "./virtual-time.js";
 import { currentStatistics, currentTaskName } from "../src/lowlevel.js";
 
 describe("taskGroup", () => {
-  it("returns the body's value after every child has finished", async () => {
+  it("returns the body's value after every child has finished", virtual(async () => {
     const log: string[] = [];
     const result = await taskGroup(async (tg) => {
       tg.spawn(async () => {
@@ -31,9 +32,9 @@ describe("taskGroup", () => {
     log.push("group returned");
     expect(result).toBe(42);
     expect(log).toEqual(["body returns", "fast child", "slow child", "group returned"]);
-  });
+  }));
 
-  it("runs a spawned child from a later microtask, never inside spawn()", async () => {
+  it("runs a spawned child from a later microtask, never inside spawn()", virtual(async () => {
     const log: string[] = [];
     await taskGroup(async (tg) => {
       tg.spawn(async () => {
@@ -45,9 +46,9 @@ describe("taskGroup", () => {
     });
     expect(log[0]).toBe("after spawn");
     expect(log).toContain("child");
-  });
+  }));
 
-  it("lets children spawn into their group while it waits", async () => {
+  it("lets children spawn into their group while it waits", virtual(async () => {
     const log: string[] = [];
     await taskGroup(async (tg) => {
       tg.spawn(async () => {
@@ -60,9 +61,9 @@ describe("taskGroup", () => {
       });
     });
     expect(log).toEqual(["first child", "grandchild-level sibling"]);
-  });
+  }));
 
-  it("a child failure cancels its siblings and the body, whose finally blocks run before taskGroup throws", async () => {
+  it("a child failure cancels its siblings and the body, whose finally blocks run before taskGroup throws", virtual(async () => {
     const log: string[] = [];
     const boom = new Error("boom");
     const promise = taskGroup(async (tg) => {
@@ -87,9 +88,9 @@ describe("taskGroup", () => {
     });
     await expect(promise).rejects.toBe(boom);
     expect(log.sort()).toEqual(["body cleaned up", "sibling cleaned up"]);
-  });
+  }));
 
-  it("throws a single failure as it is", async () => {
+  it("throws a single failure as it is", virtual(async () => {
     const error = new TypeError("bad");
     await expect(
       taskGroup(async (tg) => {
@@ -98,9 +99,9 @@ describe("taskGroup", () => {
         });
       }),
     ).rejects.toBe(error);
-  });
+  }));
 
-  it("throws several failures as a TaskGroupError in the order they happened", async () => {
+  it("throws several failures as a TaskGroupError in the order they happened", virtual(async () => {
     const first = new Error("first");
     const second = new Error("second");
     const third = new Error("third");
@@ -135,9 +136,9 @@ describe("taskGroup", () => {
     expect(group.errors).toEqual([first, third, second]);
     expect(group.message).toContain('task group "trio"');
     expect(group.name).toBe("TaskGroupError");
-  });
+  }));
 
-  it("puts the body's failure first when the body failed first", async () => {
+  it("puts the body's failure first when the body failed first", virtual(async () => {
     const bodyError = new Error("body");
     const childError = new Error("child");
     const error = await taskGroup(async (tg) => {
@@ -152,9 +153,9 @@ describe("taskGroup", () => {
       throw bodyError;
     }).catch((e: unknown) => e);
     expect((error as TaskGroupError).errors).toEqual([bodyError, childError]);
-  });
+  }));
 
-  it("never reports Cancelled as a failure", async () => {
+  it("never reports Cancelled as a failure", virtual(async () => {
     const boom = new Error("boom");
     const error = await taskGroup(async (tg) => {
       for (let i = 0; i < 3; i++) tg.spawn(() => sleepForever());
@@ -164,9 +165,9 @@ describe("taskGroup", () => {
       });
     }).catch((e: unknown) => e);
     expect(error).toBe(boom);
-  });
+  }));
 
-  it("returns undefined when its own scope caught a cancellation before the body returned", async () => {
+  it("returns undefined when its own scope caught a cancellation before the body returned", virtual(async () => {
     let scope: CancelScope | undefined;
     const result = await taskGroup(async (tg) => {
       scope = tg.cancelScope;
@@ -178,9 +179,9 @@ describe("taskGroup", () => {
     expect(result).toBeUndefined();
     expect(scope?.cancelCalled).toBe(true);
     expect(scope?.cancelledCaught).toBe(true);
-  });
+  }));
 
-  it("keeps the body's value when a cancellation is caught after the body returned", async () => {
+  it("keeps the body's value when a cancellation is caught after the body returned", virtual(async () => {
     let group: TaskGroup | undefined;
     const result = await taskGroup(async (tg) => {
       group = tg;
@@ -193,9 +194,9 @@ describe("taskGroup", () => {
     });
     expect(result).toBe("value");
     expect(group?.cancelScope.cancelledCaught).toBe(true);
-  });
+  }));
 
-  it("propagates Cancelled out of the group when an enclosing scope was cancelled, and that scope catches it", async () => {
+  it("propagates Cancelled out of the group when an enclosing scope was cancelled, and that scope catches it", virtual(async () => {
     const outer = new CancelScope();
     const log: string[] = [];
     const result = await outer.run(async () => {
@@ -216,9 +217,9 @@ describe("taskGroup", () => {
     expect(result).toBeUndefined();
     expect(outer.cancelledCaught).toBe(true);
     expect(log).toEqual(["child unwound"]);
-  });
+  }));
 
-  it("starts a child spawned into a cancelled group, which throws at its first checkpoint", async () => {
+  it("starts a child spawned into a cancelled group, which throws at its first checkpoint", virtual(async () => {
     const log: string[] = [];
     await taskGroup(async (tg) => {
       tg.cancelScope.cancel();
@@ -234,26 +235,26 @@ describe("taskGroup", () => {
       });
     });
     expect(log).toEqual(["child started", "cancelled"]);
-  });
+  }));
 
-  it("throws when spawning into a group that has finished", async () => {
+  it("throws when spawning into a group that has finished", virtual(async () => {
     let escaped: TaskGroup | undefined;
     await taskGroup(async (tg) => {
       escaped = tg;
     }, { name: "done" });
     expect(() => escaped!.spawn(async () => {})).toThrow(/spawn\(\) into task group "done" that has already finished/);
-  });
+  }));
 
-  it("rejects a task that is not a function, and a name that is not a string", async () => {
+  it("rejects a task that is not a function, and a name that is not a string", virtual(async () => {
     await taskGroup(async (tg) => {
       expect(() => tg.spawn("nope" as never)).toThrow(TypeError);
       expect(() => tg.spawn("nope" as never)).toThrow(/spawn\(\) task must be a function; got "nope"/);
       expect(() => tg.spawn(async () => {}, { name: 5 as never })).toThrow(/name must be a string/);
     });
     await expect(taskGroup(42 as never)).rejects.toThrow(/taskGroup\(\) body must be a function; got 42/);
-  });
+  }));
 
-  it("nests: a failure deep inside cancels the outer group's other tasks", async () => {
+  it("nests: a failure deep inside cancels the outer group's other tasks", virtual(async () => {
     const log: string[] = [];
     const boom = new Error("deep");
     const error = await taskGroup(async (outer) => {
@@ -280,9 +281,9 @@ describe("taskGroup", () => {
     }).catch((e: unknown) => e);
     expect(error).toBe(boom);
     expect(log.sort()).toEqual(["inner sibling unwound", "outer sibling unwound"]);
-  });
+  }));
 
-  it("cancelling an inner group's scope leaves the outer group running", async () => {
+  it("cancelling an inner group's scope leaves the outer group running", virtual(async () => {
     const log: string[] = [];
     await taskGroup(async (outer) => {
       outer.spawn(async () => {
@@ -297,9 +298,9 @@ describe("taskGroup", () => {
       log.push("inner group done");
     });
     expect(log).toEqual(["inner group done", "outer child finished"]);
-  });
+  }));
 
-  it("names tasks after the name option, else the function", async () => {
+  it("names tasks after the name option, else the function", virtual(async () => {
     const names: string[] = [];
     await taskGroup(async (tg) => {
       tg.spawn(async () => void names.push(currentTaskName()), { name: "worker" });
@@ -308,7 +309,7 @@ describe("taskGroup", () => {
       });
     });
     expect(names.sort()).toEqual(["fetcher", "worker"]);
-  });
+  }));
 
   it("leaves no task alive once it has returned", async () => {
     await run(async () => {
