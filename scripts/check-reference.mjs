@@ -14,7 +14,7 @@ try {
     cwd: join(root, "tools/docs"),
     stdio: ["ignore", "ignore", "inherit"],
   });
-  const names = (dir) => readdirSync(dir).sort();
+  const names = (dir) => readdirSync(dir, { recursive: true }).filter((name) => name.endsWith(".md")).sort();
   const stale = [...new Set([...names(fresh), ...names(committed)])].filter((name) => {
     try {
       return readFileSync(join(fresh, name), "utf8") !== readFileSync(join(committed, name), "utf8");

@@ -22,10 +22,11 @@ function* walk(dir, test) {
   }
 }
 
-const FENCE = /^```ts\n([\s\S]*?)^```/gm;
+const FENCE = /^(<!-- include: .* -->\n)?```ts\n([\s\S]*?)^```/gm;
 
+/** The ts blocks of a markdown text; blocks included from a file (see doc-includes.mjs) are checked in that file. */
 function blocksOfMarkdown(text) {
-  return [...text.matchAll(FENCE)].map((m) => m[1]);
+  return [...text.matchAll(FENCE)].filter((m) => m[1] === undefined).map((m) => m[2]);
 }
 
 function blocksOfSource(text) {

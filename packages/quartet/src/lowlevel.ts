@@ -2,7 +2,7 @@
  * `quartet/lowlevel`: hooks for code that extends Quartet (custom clocks, test
  * helpers) rather than uses it. Not needed by ordinary programs.
  *
- * @module
+ * @module quartet/lowlevel
  */
 
 import { current } from "./core/context.js";

@@ -1,7 +1,7 @@
 /**
  * `@quartet/testing`: virtual time and helpers for testing code that uses Quartet.
  *
- * @module
+ * @module @quartet/testing
  */
 
 export { MockClock, type MockClockOptions } from "./mock-clock.js";

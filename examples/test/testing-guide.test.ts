@@ -1,0 +1,114 @@
+// The code of docs/testing.md: each region below is included in that guide,
+// and runs here as a test in CI.
+// #region imports
+import { describe, expect, it } from "vitest";
+import { TimeoutError, failAfter, now, run, sleep, sleepForever, taskGroup } from "quartet";
+import { MockClock, Sequencer, waitAllTasksBlocked } from "@quartet/testing";
+// #endregion
+
+// #region code-under-test
+/** Calls `attempt` until it succeeds, waiting 1 s, 2 s, 4 s… between tries. */
+async function withRetry<T>(attempt: () => Promise<T>, tries: number): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (i + 1 >= tries) throw error;
+      await sleep(1000 * 2 ** i);
+    }
+  }
+}
+// #endregion
+
+describe("the testing guide", () => {
+  // #region virtual-time
+  it("backs off 1 s, 2 s and 4 s between four tries", async () => {
+    const triedAt: number[] = [];
+    await run(
+      async () => {
+        const result = await withRetry(async () => {
+          triedAt.push(now());
+          if (triedAt.length < 4) throw new Error("not yet");
+          return "ok";
+        }, 5);
+        expect(result).toBe("ok");
+      },
+      { clock: new MockClock({ autojumpThreshold: 0 }) },
+    );
+    expect(triedAt).toEqual([0, 1000, 3000, 7000]); // exact, and no real waiting
+  });
+  // #endregion
+
+  // #region timeout
+  it("gives up on a slow call after exactly 5 seconds", async () => {
+    await run(
+      async () => {
+        const slowCall = () => sleep(60_000);
+        await expect(failAfter(5000, slowCall)).rejects.toBeInstanceOf(TimeoutError);
+        expect(now()).toBe(5000);
+      },
+      { clock: new MockClock({ autojumpThreshold: 0 }) },
+    );
+  });
+  // #endregion
+
+  // #region manual-jump
+  it("does not fire a deadline a millisecond early", async () => {
+    const clock = new MockClock(); // no autojump: time moves only when the test says so
+    await run(
+      async () => {
+        let woke = false;
+        await taskGroup(async (tg) => {
+          tg.spawn(async () => {
+            await sleep(1000);
+            woke = true;
+          });
+          await waitAllTasksBlocked(); // the child is now asleep
+          clock.jump(999);
+          await waitAllTasksBlocked();
+          expect(woke).toBe(false);
+          clock.jump(1);
+        });
+        expect(woke).toBe(true);
+      },
+      { clock },
+    );
+  });
+  // #endregion
+
+  // #region wait-all-tasks-blocked
+  it("lets the workers settle before checking on them", async () => {
+    await run(async () => {
+      const seen: string[] = [];
+      await taskGroup(async (tg) => {
+        for (const name of ["a", "b", "c"]) {
+          tg.spawn(async () => {
+            seen.push(name);
+            await sleepForever(); // wait for work that never comes
+          });
+        }
+        await waitAllTasksBlocked(); // every worker is now parked in sleepForever()
+        expect(seen.sort()).toEqual(["a", "b", "c"]);
+        tg.cancelScope.cancel();
+      });
+    });
+  });
+  // #endregion
+
+  // #region sequencer
+  it("checks an interleaving that is hard to get by chance", async () => {
+    const seq = new Sequencer();
+    const log: string[] = [];
+    await taskGroup(async (tg) => {
+      tg.spawn(async () => {
+        await seq.run(0, () => log.push("writer: begin"));
+        await seq.run(2, () => log.push("writer: commit"));
+      });
+      tg.spawn(async () => {
+        await seq.run(1, () => log.push("reader: reads in the middle"));
+      });
+    });
+    expect(log).toEqual(["writer: begin", "reader: reads in the middle", "writer: commit"]);
+  });
+  // #endregion
+});
