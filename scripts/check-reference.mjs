@@ -23,7 +23,7 @@ try {
     }
   });
   if (stale.length > 0) {
-    console.error(`docs/reference is out of date (${stale.join(", ")}): run \`npx --yes pnpm@12 docs\` and commit the result.`);
+    console.error(`docs/reference is out of date (${stale.join(", ")}): run \`npx --yes pnpm@12 reference\` and commit the result.`);
     process.exit(1);
   }
   console.log("docs/reference matches the doc comments");
