@@ -28,6 +28,12 @@ export class Waiter<T = void> implements DeadlineEntry {
   readonly promise: Promise<T>;
   /** Payload for the queue the waiter joined (for example the value a sender offers). */
   value: unknown = undefined;
+  /** Who parked it, for queues that must find the waiters of one handle (a channel end being closed). */
+  owner: unknown = undefined;
+  /** Links of the {@link ParkingLot} the waiter is queued in; owned by that lot. */
+  lotPrev: Waiter<T> | null = null;
+  lotNext: Waiter<T> | null = null;
+  lot: object | null = null;
   deadline = Infinity;
   heapIndex = -1;
   heapSeq = 0;
@@ -62,6 +68,11 @@ export class Waiter<T = void> implements DeadlineEntry {
     if (this.heapIndex >= 0) runtime.removeDeadline(this);
     runtime.unblock(this.#task);
     return true;
+  }
+
+  /** The task that is blocked. */
+  get task(): Task {
+    return this.#task;
   }
 
   /** Whether the waiter is still blocked (not yet woken, failed or aborted). */

@@ -279,7 +279,19 @@ export class Runtime implements RunHooks {
    * `setImmediate`, so a loop of checkpoints cannot starve timers and I/O.
    */
   schedulePoint(): Promise<void> {
-    if (--this.#schedulePointsLeft > 0) return RESOLVED;
+    return this.yieldIfDue() ?? RESOLVED;
+  }
+
+  /**
+   * For operations that completed without blocking (a buffered send, a receive
+   * from a full buffer): usually `undefined`, so the operation returns at once;
+   * every {@link SCHEDULE_POINTS_PER_MACROTASK}th time, a promise to await that
+   * resolves from `setImmediate`, so that a producer and consumer that never
+   * block cannot starve timers and I/O. Await it after the operation took
+   * effect: it is not a cancellation point.
+   */
+  yieldIfDue(): Promise<void> | undefined {
+    if (--this.#schedulePointsLeft > 0) return undefined;
     this.#schedulePointsLeft = SCHEDULE_POINTS_PER_MACROTASK;
     return new Promise((resolve) => setImmediate(resolve));
   }
