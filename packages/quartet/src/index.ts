@@ -13,6 +13,7 @@ export { checkpoint } from "./checkpoint.js";
 export { now, currentEffectiveDeadline } from "./time.js";
 export { currentSignal, abortable } from "./signal.js";
 export { all, race } from "./combinators.js";
+export { openMemoryChannel, type ChannelStatistics, type ReceiveChannel, type SendChannel } from "./channel.js";
 export type { Clock, ClockAlarm } from "./core/runtime.js";
 export {
   Cancelled,

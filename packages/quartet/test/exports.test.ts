@@ -26,6 +26,7 @@ const ROOT_VALUES = [
   "moveOnAfter",
   "moveOnAt",
   "now",
+  "openMemoryChannel",
   "race",
   "run",
   "sleep",

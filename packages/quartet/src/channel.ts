@@ -1,0 +1,326 @@
+/**
+ * Memory channels: trio's `open_memory_channel`, with separate send and
+ * receive ends and real backpressure.
+ *
+ * @module
+ */
+
+import { current } from "./core/context.js";
+import { Deque } from "./core/deque.js";
+import { BrokenResourceError, ClosedResourceError, EndOfChannel, WouldBlock } from "./core/errors.js";
+import { ParkingLot } from "./core/parking-lot.js";
+import { describe } from "./core/validate.js";
+
+// ------------------------------------------------------------------- public types
+
+/** What `statistics()` of either end of a channel reports (trio's fields, in camelCase). */
+export interface ChannelStatistics {
+  /** Values in the buffer now. */
+  readonly currentBufferUsed: number;
+  /** The buffer's capacity: 0, a positive integer, or `Infinity`. */
+  readonly maxBufferSize: number;
+  /** Send ends (the original and its clones) not yet closed. */
+  readonly openSendChannels: number;
+  /** Receive ends not yet closed. */
+  readonly openReceiveChannels: number;
+  /** Tasks blocked in `send()`. */
+  readonly tasksWaitingSend: number;
+  /** Tasks blocked in `receive()`. */
+  readonly tasksWaitingReceive: number;
+}
+
+/**
+ * The sending end of a channel. Close it (or dispose of it) when done sending:
+ * once every send end is closed, receivers get the buffered values and then
+ * `EndOfChannel`.
+ */
+export interface SendChannel<T> extends Disposable, AsyncDisposable {
+  /**
+   * Sends `value`, waiting while the buffer is full and nobody is waiting to
+   * receive (backpressure). A checkpoint; cancellation while it waits means the
+   * value was not sent. Throws `ClosedResourceError` if this end was closed
+   * (also while waiting) and `BrokenResourceError` if every receive end is
+   * closed (nobody will ever receive the value).
+   */
+  send(value: T): Promise<void>;
+  /** Sends `value` if that can be done without waiting; else throws `WouldBlock`. */
+  sendNowait(value: T): void;
+  /** Another send end of the same channel; the channel ends only when every send end is closed. */
+  clone(): SendChannel<T>;
+  /** Closes this end. Tasks waiting in `send()` on it get `ClosedResourceError`. Idempotent. */
+  close(): void;
+  /** The channel's statistics. */
+  statistics(): ChannelStatistics;
+}
+
+/**
+ * The receiving end of a channel. Iterate it with `for await`, which ends when
+ * every send end is closed and the buffer is drained. Leaving the loop early
+ * does not close it.
+ */
+export interface ReceiveChannel<T> extends AsyncIterable<T>, Disposable, AsyncDisposable {
+  /**
+   * Receives the next value, waiting until there is one. A checkpoint;
+   * cancellation while it waits means nothing was consumed. Throws
+   * `EndOfChannel` once every send end is closed and the buffer is empty, and
+   * `ClosedResourceError` if this end was closed (also while waiting).
+   */
+  receive(): Promise<T>;
+  /** Receives a value if one is ready; else throws `WouldBlock` (or `EndOfChannel`). */
+  receiveNowait(): T;
+  /** Another receive end of the same channel; receivers share the values, each value goes to one of them. */
+  clone(): ReceiveChannel<T>;
+  /** Closes this end. When every receive end is closed, senders get `BrokenResourceError` and buffered values are dropped. Idempotent. */
+  close(): void;
+  /** The channel's statistics. */
+  statistics(): ChannelStatistics;
+}
+
+/**
+ * Opens a channel for passing values between tasks, and returns its two ends.
+ *
+ * `maxBufferSize` is how many values may wait in the channel: 0 (the default)
+ * makes every `send()` wait until a receiver takes the value (a rendezvous);
+ * N lets senders run up to N values ahead; `Infinity` never blocks senders.
+ * Waiting senders and receivers are served in FIFO order.
+ *
+ * @example
+ * ```ts
+ * import { openMemoryChannel, taskGroup } from "quartet";
+ *
+ * const [send, receive] = openMemoryChannel<number>(10);
+ * await taskGroup(async (tg) => {
+ *   tg.spawn(async () => {
+ *     using tx = send; // closing the send end ends the consumer's loop
+ *     for (let i = 0; i < 3; i++) await tx.send(i);
+ *   });
+ *   tg.spawn(async () => {
+ *     for await (const value of receive) console.log(value); // 0, 1, 2
+ *   });
+ * });
+ * ```
+ */
+export function openMemoryChannel<T>(maxBufferSize = 0): [SendChannel<T>, ReceiveChannel<T>] {
+  if (typeof maxBufferSize !== "number") {
+    throw new TypeError(`openMemoryChannel() maxBufferSize must be a number; got ${describe(maxBufferSize)}`);
+  }
+  if (maxBufferSize !== Infinity && !(Number.isInteger(maxBufferSize) && maxBufferSize >= 0)) {
+    throw new RangeError(`openMemoryChannel() maxBufferSize must be 0, a positive integer or Infinity; got ${maxBufferSize}`);
+  }
+  const state = new ChannelState<T>(maxBufferSize);
+  return [new MemorySendChannel(state), new MemoryReceiveChannel(state)];
+}
+
+// ------------------------------------------------------------- shared state
+
+/**
+ * One channel. Invariants: senders wait only while the buffer is full and no
+ * receiver waits; receivers wait only while the buffer is empty and no sender
+ * waits — so at most one of the two lots is non-empty. A waiting sender's value
+ * is its waiter's `value`; a receiver is woken with its value.
+ */
+class ChannelState<T> {
+  readonly maxBufferSize: number;
+  readonly buffer = new Deque<T>();
+  readonly sendLot = new ParkingLot<void>();
+  readonly receiveLot = new ParkingLot<T>();
+  openSendChannels = 1;
+  openReceiveChannels = 1;
+
+  constructor(maxBufferSize: number) {
+    this.maxBufferSize = maxBufferSize;
+  }
+
+  statistics(): ChannelStatistics {
+    return Object.freeze({
+      currentBufferUsed: this.buffer.size,
+      maxBufferSize: this.maxBufferSize,
+      openSendChannels: this.openSendChannels,
+      openReceiveChannels: this.openReceiveChannels,
+      tasksWaitingSend: this.sendLot.size,
+      tasksWaitingReceive: this.receiveLot.size,
+    });
+  }
+
+  /** Hands `value` to a waiting receiver or the buffer; false if it would have to wait. */
+  trySend(value: T): boolean {
+    const receiver = this.receiveLot.shift();
+    if (receiver !== null) {
+      receiver.wake(value);
+      return true;
+    }
+    if (this.buffer.size < this.maxBufferSize) {
+      this.buffer.push(value);
+      return true;
+    }
+    return false;
+  }
+
+  /** Takes the next value from the buffer (refilling it from a waiting sender) or straight from a waiting sender. */
+  tryReceive(): { value: T } | null {
+    if (this.buffer.size > 0) {
+      const value = this.buffer.shift() as T;
+      const sender = this.sendLot.shift();
+      if (sender !== null) {
+        this.buffer.push(sender.value as T);
+        sender.wake();
+      }
+      return { value };
+    }
+    const sender = this.sendLot.shift();
+    if (sender === null) return null;
+    const value = sender.value as T;
+    sender.wake();
+    return { value };
+  }
+
+  /** Fails the tasks of `lot` that wait on the end `owner` (which is being closed). */
+  failWaitersOf(lot: ParkingLot<any>, owner: object, error: () => Error): void {
+    for (const waiter of lot) {
+      if (waiter.owner !== owner) continue;
+      lot.remove(waiter);
+      waiter.fail(error());
+    }
+  }
+}
+
+// ------------------------------------------------------------------- ends
+
+/** What both ends share: the closed flag, disposal, statistics. */
+abstract class ChannelEnd<T> implements Disposable, AsyncDisposable {
+  protected readonly state: ChannelState<T>;
+  protected closed = false;
+
+  constructor(state: ChannelState<T>) {
+    this.state = state;
+  }
+
+  abstract close(): void;
+
+  statistics(): ChannelStatistics {
+    return this.state.statistics();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+}
+
+class MemorySendChannel<T> extends ChannelEnd<T> implements SendChannel<T> {
+  async send(value: T): Promise<void> {
+    const context = current();
+    const node = context.node;
+    if (node.effective !== null) throw node.effective;
+    this.#checkUsable("send()");
+    if (!this.state.trySend(value)) {
+      await this.state.sendLot.park(context, value, this).promise;
+      return;
+    }
+    const pause = node.runtime!.yieldIfDue();
+    if (pause !== undefined) await pause;
+  }
+
+  sendNowait(value: T): void {
+    this.#checkUsable("sendNowait()");
+    if (!this.state.trySend(value)) {
+      throw new WouldBlock(
+        `sendNowait() would block: the buffer is full (${this.state.maxBufferSize} values) and no task is waiting to receive`,
+      );
+    }
+  }
+
+  clone(): SendChannel<T> {
+    if (this.closed) throw new ClosedResourceError("clone() of a send channel that was closed");
+    this.state.openSendChannels++;
+    return new MemorySendChannel(this.state);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const state = this.state;
+    state.failWaitersOf(state.sendLot, this, () => new ClosedResourceError("the send channel was closed while send() was waiting on it"));
+    if (--state.openSendChannels === 0) {
+      state.receiveLot.failAll(new EndOfChannel("every send channel was closed while receive() was waiting"));
+    }
+  }
+
+  #checkUsable(what: string): void {
+    if (this.closed) throw new ClosedResourceError(`${what} on a send channel that was closed`);
+    if (this.state.openReceiveChannels === 0) {
+      throw new BrokenResourceError(`${what} on a channel whose receive channels are all closed: nobody would receive the value`);
+    }
+  }
+}
+
+class MemoryReceiveChannel<T> extends ChannelEnd<T> implements ReceiveChannel<T> {
+  async receive(): Promise<T> {
+    const context = current();
+    const node = context.node;
+    if (node.effective !== null) throw node.effective;
+    this.#checkUsable("receive()");
+    const received = this.state.tryReceive();
+    if (received === null) {
+      this.#checkNotEnded("receive()");
+      return this.state.receiveLot.park(context, undefined, this).promise;
+    }
+    const pause = node.runtime!.yieldIfDue();
+    if (pause !== undefined) await pause;
+    return received.value;
+  }
+
+  receiveNowait(): T {
+    this.#checkUsable("receiveNowait()");
+    const received = this.state.tryReceive();
+    if (received !== null) return received.value;
+    this.#checkNotEnded("receiveNowait()");
+    throw new WouldBlock("receiveNowait() would block: the buffer is empty and no task is waiting to send");
+  }
+
+  clone(): ReceiveChannel<T> {
+    if (this.closed) throw new ClosedResourceError("clone() of a receive channel that was closed");
+    this.state.openReceiveChannels++;
+    return new MemoryReceiveChannel(this.state);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const state = this.state;
+    state.failWaitersOf(state.receiveLot, this, () => new ClosedResourceError("the receive channel was closed while receive() was waiting on it"));
+    if (--state.openReceiveChannels === 0) {
+      state.sendLot.failAll(new BrokenResourceError("every receive channel was closed while send() was waiting: the value was not delivered"));
+      state.buffer.clear();
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return {
+      next: async (): Promise<IteratorResult<T>> => {
+        try {
+          return { value: await this.receive(), done: false };
+        } catch (error) {
+          if (error instanceof EndOfChannel) return { value: undefined, done: true };
+          throw error;
+        }
+      },
+      // Leaving a `for await` loop early does not close the channel.
+      return: async (): Promise<IteratorResult<T>> => ({ value: undefined, done: true }),
+    };
+  }
+
+  #checkUsable(what: string): void {
+    if (this.closed) throw new ClosedResourceError(`${what} on a receive channel that was closed`);
+  }
+
+  #checkNotEnded(what: string): void {
+    if (this.state.openSendChannels === 0) {
+      throw new EndOfChannel(`${what}: every send channel is closed and the buffer is empty`);
+    }
+  }
+}
