@@ -9,7 +9,14 @@ const shared = {
 };
 
 export default [
-  defineProject({ ...shared, test: { name: "quartet", root: "packages/quartet", include: ["test/**/*.test.ts"], setupFiles: ["test/setup.ts"] } }),
+  defineProject({ ...shared, test: {
+      name: "quartet",
+      root: "packages/quartet",
+      include: ["test/**/*.test.ts"],
+      setupFiles: ["test/setup.ts"],
+      // The producer's garbage-collection test calls gc().
+      execArgv: ["--expose-gc"],
+    }, }),
   defineProject({ ...shared, test: { name: "testing", root: "packages/testing", include: ["test/**/*.test.ts"], setupFiles: ["test/setup.ts"] } }),
   defineProject({ ...shared, test: { name: "examples", root: "examples", include: ["test/**/*.test.ts"] } }),
 ];

@@ -14,6 +14,7 @@ export { now, currentEffectiveDeadline } from "./time.js";
 export { currentSignal, abortable } from "./signal.js";
 export { all, race } from "./combinators.js";
 export { openMemoryChannel, type ChannelStatistics, type ReceiveChannel, type SendChannel } from "./channel.js";
+export { produce, type ProduceOptions, type ProducerContext, type ProducerStream } from "./producer.js";
 export type { Clock, ClockAlarm } from "./core/runtime.js";
 export {
   Cancelled,

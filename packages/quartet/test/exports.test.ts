@@ -27,6 +27,7 @@ const ROOT_VALUES = [
   "moveOnAt",
   "now",
   "openMemoryChannel",
+  "produce",
   "race",
   "run",
   "sleep",
