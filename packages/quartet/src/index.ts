@@ -13,6 +13,11 @@ export { checkpoint } from "./checkpoint.js";
 export { now, currentEffectiveDeadline } from "./time.js";
 export { currentSignal, abortable } from "./signal.js";
 export { all, race } from "./combinators.js";
+export { Event } from "./sync/event.js";
+export { Lock } from "./sync/lock.js";
+export { Semaphore } from "./sync/semaphore.js";
+export { CapacityLimiter } from "./sync/capacity-limiter.js";
+export { Condition } from "./sync/condition.js";
 export type { Clock, ClockAlarm } from "./core/runtime.js";
 export {
   Cancelled,
