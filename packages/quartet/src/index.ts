@@ -15,6 +15,11 @@ export { currentSignal, abortable } from "./signal.js";
 export { all, race } from "./combinators.js";
 export { openMemoryChannel, type ChannelStatistics, type ReceiveChannel, type SendChannel } from "./channel.js";
 export { produce, type ProduceOptions, type ProducerContext, type ProducerStream } from "./producer.js";
+export { Event, type EventStatistics } from "./sync/event.js";
+export { Lock, type LockStatistics } from "./sync/lock.js";
+export { Semaphore, type SemaphoreOptions, type SemaphoreStatistics } from "./sync/semaphore.js";
+export { CapacityLimiter, type CapacityLimiterStatistics } from "./sync/capacity-limiter.js";
+export { Condition, type ConditionStatistics } from "./sync/condition.js";
 export type { Clock, ClockAlarm } from "./core/runtime.js";
 export {
   Cancelled,

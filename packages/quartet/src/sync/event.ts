@@ -1,0 +1,104 @@
+/**
+ * Events: a flag that tasks can wait for.
+ *
+ * @module
+ */
+
+import { checkpoint } from "../checkpoint.js";
+import { current } from "../core/context.js";
+import { ParkingLot } from "../core/parking-lot.js";
+
+/** What {@link Event.statistics} reports. */
+export interface EventStatistics {
+  /** Tasks blocked in `wait()`. */
+  readonly tasksWaiting: number;
+}
+
+/**
+ * A one-shot flag (trio's `Event`): it starts unset, `set()` sets it for good
+ * and wakes every task blocked in `wait()`. There is no `clear()`: a flag that
+ * can be unset again makes waiters miss wake-ups (trio removed it for that
+ * reason); make a new `Event` for each occurrence instead.
+ *
+ * @example
+ * ```ts
+ * import { Event, sleep, taskGroup } from "quartet";
+ * const ready = new Event();
+ * await taskGroup(async (tg) => {
+ *   tg.spawn(async () => {
+ *     await ready.wait();
+ *     console.log("go");
+ *   });
+ *   await sleep(10);
+ *   ready.set();
+ * });
+ * ```
+ */
+export class Event {
+  #flag = false;
+  /** The tasks blocked in `wait()`. Invariant: empty whenever the flag is set. */
+  readonly #lot = new ParkingLot();
+
+  /**
+   * Sets the flag and wakes every waiting task, in the order they started
+   * waiting. Setting an event that is already set does nothing.
+   *
+   * @example
+   * ```ts
+   * import { Event } from "quartet";
+   * const done = new Event();
+   * done.set();
+   * console.log(done.isSet()); // true
+   * ```
+   */
+  set(): void {
+    if (this.#flag) return;
+    this.#flag = true;
+    this.#lot.wakeAll();
+  }
+
+  /**
+   * Whether `set()` has been called.
+   *
+   * @example
+   * ```ts
+   * import { Event } from "quartet";
+   * console.log(new Event().isSet()); // false
+   * ```
+   */
+  isSet(): boolean {
+    return this.#flag;
+  }
+
+  /**
+   * Waits until the event is set; on an event that is already set, returns
+   * after a checkpoint. A checkpoint either way: throws `Cancelled` at once in
+   * a cancelled scope, and as soon as the scope is cancelled while waiting.
+   *
+   * @example
+   * ```ts
+   * import { Event, moveOnAfter } from "quartet";
+   * const never = new Event();
+   * await moveOnAfter(100, () => never.wait()); // gives up after 100 ms
+   * ```
+   */
+  async wait(): Promise<void> {
+    if (this.#flag) return checkpoint();
+    const context = current();
+    if (context.node.effective !== null) throw context.node.effective;
+    await this.#lot.park(context).promise;
+  }
+
+  /**
+   * How many tasks are waiting, as a frozen record.
+   *
+   * @example
+   * ```ts
+   * import { Event } from "quartet";
+   * console.log(new Event().statistics()); // { tasksWaiting: 0 }
+   * ```
+   */
+  statistics(): EventStatistics {
+    return Object.freeze({ tasksWaiting: this.#lot.size });
+  }
+}
