@@ -49,8 +49,13 @@ export interface CapacityLimiterStatistics {
  */
 export class CapacityLimiter {
   #total = 1;
-  /** The tasks holding a token, each with the acquisition it holds, in the order they got it. */
-  readonly #borrowers = new Map<Task, Disposable>();
+  /**
+   * The tokens lent, in the order they were lent: keyed by the borrowing task,
+   * or, for code outside any task (the implicit root, which is one "task" for
+   * every caller), by the acquisition itself, so that such callers each get a
+   * token of their own.
+   */
+  readonly #borrowers = new Map<object, Borrowed>();
   /** Tasks waiting, each parked with the acquisition it will hold. Invariant: empty while a token is free. */
   readonly #lot = new ParkingLot<Disposable>();
 
@@ -168,9 +173,11 @@ export class CapacityLimiter {
    */
   release(): void {
     const task = current().task;
-    if (!this.#borrowers.delete(task)) {
+    const key = task.counted ? (this.#borrowers.has(task) ? task : undefined) : this.#anyKeyOf(task);
+    if (key === undefined) {
       throw new Error(`CapacityLimiter.release() was called by task ${describe(task.name)}, which holds none of its tokens`);
     }
+    this.#borrowers.delete(key);
     this.#handOut();
   }
 
@@ -188,7 +195,7 @@ export class CapacityLimiter {
     return Object.freeze({
       borrowedTokens: this.#borrowers.size,
       totalTokens: this.#total,
-      borrowers: Object.freeze(Array.from(this.#borrowers.keys(), (task) => task.name)),
+      borrowers: Object.freeze(Array.from(this.#borrowers.values(), ({ task }) => task.name)),
       tasksWaiting: this.#lot.size,
     });
   }
@@ -198,8 +205,18 @@ export class CapacityLimiter {
     if (this.#borrowers.has(task)) throw alreadyBorrowing(task);
     if (this.#borrowers.size >= this.#total) return null;
     const acquisition = this.#newAcquisition(task);
-    this.#borrowers.set(task, acquisition);
+    this.#lend(task, acquisition);
     return acquisition;
+  }
+
+  #lend(task: Task, acquisition: Disposable): void {
+    this.#borrowers.set(task.counted ? task : acquisition, { task, acquisition });
+  }
+
+  /** A token held by `task` (the implicit root), or `undefined`. */
+  #anyKeyOf(task: Task): object | undefined {
+    for (const [key, borrowed] of this.#borrowers) if (borrowed.task === task) return key;
+    return undefined;
   }
 
   /** Hands free tokens to the waiting tasks, first come first served. */
@@ -213,7 +230,7 @@ export class CapacityLimiter {
         continue;
       }
       const acquisition = next.value as Disposable;
-      this.#borrowers.set(next.task, acquisition);
+      this.#lend(next.task, acquisition);
       next.wake(acquisition);
     }
   }
@@ -221,7 +238,7 @@ export class CapacityLimiter {
   #newAcquisition(task: Task): Disposable {
     const acquisition: Disposable = {
       [Symbol.dispose]: () => {
-        if (this.#borrowers.get(task) !== acquisition) return; // released already
+        if (this.#borrowers.get(task.counted ? task : acquisition)?.acquisition !== acquisition) return; // released already
         const caller = current().task;
         if (caller !== task) {
           throw new Error(`a CapacityLimiter token of task ${describe(task.name)} was disposed of by task ${describe(caller.name)}; a token belongs to the task that borrowed it`);
@@ -231,6 +248,11 @@ export class CapacityLimiter {
     };
     return acquisition;
   }
+}
+
+interface Borrowed {
+  readonly task: Task;
+  readonly acquisition: Disposable;
 }
 
 function alreadyBorrowing(task: Task): Error {

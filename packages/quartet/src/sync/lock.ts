@@ -197,7 +197,9 @@ export class Lock {
 
   /** Takes the lock for `task` if it is free and nobody waits; `null` if that would block. */
   #tryAcquire(task: Task, reuse: Disposable | undefined): Disposable | null {
-    if (this.#owner === task) {
+    // Code outside any task (the implicit root) is one "task" for every caller, so there a
+    // second acquire() waits like anyone else's instead of being taken for a re-acquire.
+    if (this.#owner === task && task.counted) {
       throw new Error(`task ${describe(task.name)} already holds this Lock; acquiring it again would deadlock`);
     }
     if (this.#owner !== null) return null;
