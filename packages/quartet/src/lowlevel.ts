@@ -9,7 +9,32 @@ import { current } from "./core/context.js";
 import { Waiter } from "./core/park.js";
 import type { RunHooks } from "./core/runtime.js";
 
+import { taskPathOf } from "./core/task.js";
+
 export { systemClock, type Clock, type ClockAlarm, type RunHooks } from "./core/runtime.js";
+
+/**
+ * The names of the tasks an error came out of, innermost first: each task that
+ * failed with it (a spawned or started task, or a run's main) adds its name as
+ * the error travels outward. Empty for an error that did not come out of a task.
+ * Process entry points use it to say where a crash came from.
+ *
+ * @example
+ * ```ts
+ * import { taskGroup } from "quartet";
+ * import { tasksOfError } from "quartet/lowlevel";
+ * try {
+ *   await taskGroup(async (tg) => {
+ *     tg.spawn(async () => { throw new Error("boom"); }, { name: "worker" });
+ *   });
+ * } catch (err) {
+ *   console.log(tasksOfError(err)); // ["worker"]
+ * }
+ * ```
+ */
+export function tasksOfError(error: unknown): readonly string[] {
+  return taskPathOf(error);
+}
 
 /**
  * The name of the task the calling code runs in: the `name` given to

@@ -7,7 +7,7 @@
 import { CancelNode } from "./core/cancel-node.js";
 import { Context, currentRun, runInContext } from "./core/context.js";
 import { Runtime, systemClock, type Clock, type RunHooks } from "./core/runtime.js";
-import { Task } from "./core/task.js";
+import { Task, noteTaskOf } from "./core/task.js";
 import { describe, requireFunction, requireOptionalObject } from "./core/validate.js";
 
 /** Options of {@link run}. */
@@ -53,6 +53,9 @@ export async function run<T>(main: () => Promise<T> | T, options?: RunOptions): 
   runtime.taskStarted(task);
   try {
     return await runInContext(new Context(root, task), main);
+  } catch (error) {
+    noteTaskOf(error, task.name);
+    throw error;
   } finally {
     runtime.taskEnded(task);
     runtime.close();

@@ -8,7 +8,7 @@ import { CancelScope, catchesAtExit, nodeOf } from "./cancel-scope.js";
 import { CancelNode } from "./core/cancel-node.js";
 import { Context, current, runInContext } from "./core/context.js";
 import { Cancelled, TaskGroupError, cancellationOf } from "./core/errors.js";
-import { Task, taskName } from "./core/task.js";
+import { Task, noteTaskOf, taskName } from "./core/task.js";
 import { requireFunction, requireOptionalName, requireOptionalObject } from "./core/validate.js";
 
 /** Options for a task: its name shows in error messages and debugging output. */
@@ -230,6 +230,7 @@ async function runSpawned(group: TaskGroupImpl, fn: () => Promise<unknown>): Pro
   } catch (thrown) {
     failed = true;
     error = thrown;
+    noteTaskOf(thrown, task.name);
   }
   node.runtime!.taskEnded(task);
   group.childEnded(failed, error);
@@ -245,6 +246,7 @@ async function runStarting<T>(fn: (status: TaskStatus<T>) => Promise<unknown>, s
   } catch (thrown) {
     failed = true;
     error = thrown;
+    noteTaskOf(thrown, task.name);
   }
   node.runtime!.taskEnded(task);
   status.ended(failed, error);

@@ -41,7 +41,7 @@ const ROOT_VALUES = [
   "taskGroup",
 ];
 
-const LOWLEVEL_VALUES = ["currentRunHooks", "currentStatistics", "currentTaskName", "parkCurrentTask", "systemClock"];
+const LOWLEVEL_VALUES = ["currentRunHooks", "currentStatistics", "currentTaskName", "parkCurrentTask", "systemClock", "tasksOfError"];
 
 describe("public surface", () => {
   it("quartet exports exactly the documented names", () => {

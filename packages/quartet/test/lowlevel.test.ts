@@ -90,3 +90,27 @@ describe("currentStatistics and currentRunHooks", () => {
     });
   });
 });
+
+describe("tasksOfError", () => {
+  it("lists the tasks an error came out of, innermost first", async () => {
+    const { tasksOfError } = await import("../src/lowlevel.js");
+    const error = await run(async function main() {
+      await taskGroup(async (outer) => {
+        outer.spawn(
+          () =>
+            taskGroup(async (inner) => {
+              inner.spawn(async () => {
+                throw new Error("deep");
+              }, { name: "leaf" });
+            }),
+          { name: "middle" },
+        );
+      });
+    }).catch((e: unknown) => e);
+    expect((error as Error).message).toBe("deep");
+    expect(tasksOfError(error)).toEqual(["leaf", "middle", "main"]);
+    expect(tasksOfError(new Error("never in a task"))).toEqual([]);
+    expect(tasksOfError("a string")).toEqual([]);
+    expect(Object.keys(error as object)).toEqual([]); // not enumerable: logs and JSON are unchanged
+  });
+});

@@ -30,3 +30,27 @@ export class Task {
 export function taskName(fn: Function, given: string | undefined): string {
   return given ?? (fn.name || "anonymous");
 }
+
+/** Where an error records the names of the tasks it came out of, innermost first. */
+const TASK_PATH = Symbol("quartet.taskPath");
+
+/**
+ * Records that `error` came out of the task `name` (it is thrown again by the
+ * task group, so the list grows as it travels outward). Errors that are not
+ * extensible objects are left alone.
+ */
+export function noteTaskOf(error: unknown, name: string): void {
+  if (error === null || typeof error !== "object" || !Object.isExtensible(error)) return;
+  const path = (error as { [TASK_PATH]?: string[] })[TASK_PATH];
+  if (path !== undefined) {
+    path.push(name);
+    return;
+  }
+  Object.defineProperty(error, TASK_PATH, { value: [name], enumerable: false, configurable: true });
+}
+
+/** The names of the tasks `error` came out of, innermost first; empty if none. */
+export function taskPathOf(error: unknown): readonly string[] {
+  if (error === null || typeof error !== "object") return [];
+  return [...((error as { [TASK_PATH]?: string[] })[TASK_PATH] ?? [])];
+}
