@@ -1,0 +1,15 @@
+import { taskGroup } from "quartet";
+import type { Peer } from "../../scenario.js";
+
+const peer: Peer = async (n) => {
+  let sum = 0;
+  await taskGroup(async (tg) => {
+    for (let i = 0; i < n; i++) {
+      tg.spawn(async () => {
+        sum += i;
+      });
+    }
+  });
+  return { result: sum };
+};
+export default peer;

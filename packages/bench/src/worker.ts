@@ -1,0 +1,47 @@
+/**
+ * Runs one peer of one scenario in this (fresh) process: a warm-up pass, a full
+ * garbage collection, then the measured pass. Checks both results and prints
+ * one JSON line: { ms, metrics, note }.
+ *
+ * Usage: node --expose-gc --import tsx src/worker.ts <scenario> <peer> <n>
+ */
+import type { Meter, Outcome, Peer, Scenario } from "./scenario.js";
+
+const [scenarioName, peerName, size] = process.argv.slice(2);
+const n = Number(size);
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!scenarioName || !peerName || !Number.isInteger(n) || gc === undefined) {
+  throw new Error("usage: node --expose-gc --import tsx worker.ts <scenario> <peer> <n>");
+}
+
+const scenario: Scenario = (await import(`./scenarios/${scenarioName}/scenario.js`)).default;
+const peer: Peer = (await import(`./scenarios/${scenarioName}/${peerName}.js`)).default;
+
+function makeMeter(): Meter & { elapsed(): number } {
+  let started = performance.now();
+  let stopped: number | undefined;
+  return {
+    start: () => void (started = performance.now()),
+    stop: () => void (stopped = performance.now()),
+    heapUsed: () => {
+      gc!();
+      gc!();
+      return process.memoryUsage().heapUsed;
+    },
+    elapsed: () => (stopped ?? performance.now()) - started,
+  };
+}
+
+async function once(): Promise<{ ms: number; outcome: Outcome }> {
+  const meter = makeMeter();
+  const outcome = await peer(n, meter);
+  const ms = meter.elapsed();
+  scenario.check(n, outcome.result);
+  return { ms, outcome };
+}
+
+await once(); // warm-up: compile the hot paths
+gc();
+await new Promise((resolve) => setImmediate(resolve));
+const { ms, outcome } = await once();
+process.stdout.write(`${JSON.stringify({ ms, metrics: outcome.metrics ?? {}, note: outcome.note ?? null })}\n`);
