@@ -113,17 +113,23 @@ export function openMemoryChannel<T>(maxBufferSize = 0): [SendChannel<T>, Receiv
 
 // ------------------------------------------------------------- shared state
 
+/** A receiver parked by async iteration: it is woken with an IteratorResult, and with `DONE` at the end. */
+const ITERATING = Symbol("iterating");
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+const RESOLVED: Promise<void> = Promise.resolve();
+
 /**
  * One channel. Invariants: senders wait only while the buffer is full and no
  * receiver waits; receivers wait only while the buffer is empty and no sender
  * waits — so at most one of the two lots is non-empty. A waiting sender's value
- * is its waiter's `value`; a receiver is woken with its value.
+ * is its waiter's `value`; a receiver is woken with its value (or, if it parked
+ * from async iteration, with an IteratorResult).
  */
 class ChannelState<T> {
   readonly maxBufferSize: number;
   readonly buffer = new Deque<T>();
   readonly sendLot = new ParkingLot<void>();
-  readonly receiveLot = new ParkingLot<T>();
+  readonly receiveLot = new ParkingLot<unknown>();
   openSendChannels = 1;
   openReceiveChannels = 1;
 
@@ -146,7 +152,7 @@ class ChannelState<T> {
   trySend(value: T): boolean {
     const receiver = this.receiveLot.shift();
     if (receiver !== null) {
-      receiver.wake(value);
+      receiver.wake(receiver.value === ITERATING ? { value, done: false } : value);
       return true;
     }
     if (this.buffer.size < this.maxBufferSize) {
@@ -156,8 +162,13 @@ class ChannelState<T> {
     return false;
   }
 
-  /** Takes the next value from the buffer (refilling it from a waiting sender) or straight from a waiting sender. */
-  tryReceive(): { value: T } | null {
+  /** Whether a value can be received without waiting. */
+  get ready(): boolean {
+    return this.buffer.size > 0 || this.sendLot.size > 0;
+  }
+
+  /** Takes the next value (only when `ready`): from the buffer, refilling it from a waiting sender, or from a waiting sender. */
+  take(): T {
     if (this.buffer.size > 0) {
       const value = this.buffer.shift() as T;
       const sender = this.sendLot.shift();
@@ -165,13 +176,20 @@ class ChannelState<T> {
         this.buffer.push(sender.value as T);
         sender.wake();
       }
-      return { value };
+      return value;
     }
-    const sender = this.sendLot.shift();
-    if (sender === null) return null;
+    const sender = this.sendLot.shift()!;
     const value = sender.value as T;
     sender.wake();
-    return { value };
+    return value;
+  }
+
+  /** The last send end closed: every waiting receiver learns that the channel has ended. */
+  endReceivers(): void {
+    for (let receiver = this.receiveLot.shift(); receiver !== null; receiver = this.receiveLot.shift()) {
+      if (receiver.value === ITERATING) receiver.wake(DONE);
+      else receiver.fail(new EndOfChannel("every send channel was closed while receive() was waiting"));
+    }
   }
 
   /** Fails the tasks of `lot` that wait on the end `owner` (which is being closed). */
@@ -207,26 +225,29 @@ abstract class ChannelEnd<T> implements Disposable, AsyncDisposable {
 
   [Symbol.asyncDispose](): Promise<void> {
     this.close();
-    return Promise.resolve();
+    return RESOLVED;
   }
 }
 
+// The operations below are plain functions returning promises rather than async functions:
+// the fast paths (a value handed over or buffered without waiting) then cost no promise of
+// their own, which is most of the cost of a channel operation. Errors are returned as
+// rejected promises, never thrown synchronously.
+
 class MemorySendChannel<T> extends ChannelEnd<T> implements SendChannel<T> {
-  async send(value: T): Promise<void> {
+  send(value: T): Promise<void> {
     const context = current();
     const node = context.node;
-    if (node.effective !== null) throw node.effective;
-    this.#checkUsable("send()");
-    if (!this.state.trySend(value)) {
-      await this.state.sendLot.park(context, value, this).promise;
-      return;
-    }
-    const pause = node.runtime!.yieldIfDue();
-    if (pause !== undefined) await pause;
+    if (node.effective !== null) return Promise.reject(node.effective);
+    const error = this.#unusable("send()");
+    if (error !== null) return Promise.reject(error);
+    if (this.state.trySend(value)) return node.runtime!.yieldIfDue() ?? RESOLVED;
+    return this.state.sendLot.park(context, value, this).promise;
   }
 
   sendNowait(value: T): void {
-    this.#checkUsable("sendNowait()");
+    const error = this.#unusable("sendNowait()");
+    if (error !== null) throw error;
     if (!this.state.trySend(value)) {
       throw new WouldBlock(
         `sendNowait() would block: the buffer is full (${this.state.maxBufferSize} values) and no task is waiting to receive`,
@@ -245,40 +266,29 @@ class MemorySendChannel<T> extends ChannelEnd<T> implements SendChannel<T> {
     this.closed = true;
     const state = this.state;
     state.failWaitersOf(state.sendLot, this, () => new ClosedResourceError("the send channel was closed while send() was waiting on it"));
-    if (--state.openSendChannels === 0) {
-      state.receiveLot.failAll(new EndOfChannel("every send channel was closed while receive() was waiting"));
-    }
+    if (--state.openSendChannels === 0) state.endReceivers();
   }
 
-  #checkUsable(what: string): void {
-    if (this.closed) throw new ClosedResourceError(`${what} on a send channel that was closed`);
+  #unusable(what: string): Error | null {
+    if (this.closed) return new ClosedResourceError(`${what} on a send channel that was closed`);
     if (this.state.openReceiveChannels === 0) {
-      throw new BrokenResourceError(`${what} on a channel whose receive channels are all closed: nobody would receive the value`);
+      return new BrokenResourceError(`${what} on a channel whose receive channels are all closed: nobody would receive the value`);
     }
+    return null;
   }
 }
 
 class MemoryReceiveChannel<T> extends ChannelEnd<T> implements ReceiveChannel<T> {
-  async receive(): Promise<T> {
-    const context = current();
-    const node = context.node;
-    if (node.effective !== null) throw node.effective;
-    this.#checkUsable("receive()");
-    const received = this.state.tryReceive();
-    if (received === null) {
-      this.#checkNotEnded("receive()");
-      return this.state.receiveLot.park(context, undefined, this).promise;
-    }
-    const pause = node.runtime!.yieldIfDue();
-    if (pause !== undefined) await pause;
-    return received.value;
+  receive(): Promise<T> {
+    return this.#receive(undefined) as Promise<T>;
   }
 
   receiveNowait(): T {
-    this.#checkUsable("receiveNowait()");
-    const received = this.state.tryReceive();
-    if (received !== null) return received.value;
-    this.#checkNotEnded("receiveNowait()");
+    if (this.closed) throw new ClosedResourceError("receiveNowait() on a receive channel that was closed");
+    if (this.state.ready) return this.state.take();
+    if (this.state.openSendChannels === 0) {
+      throw new EndOfChannel("receiveNowait(): every send channel is closed and the buffer is empty");
+    }
     throw new WouldBlock("receiveNowait() would block: the buffer is empty and no task is waiting to send");
   }
 
@@ -301,26 +311,30 @@ class MemoryReceiveChannel<T> extends ChannelEnd<T> implements ReceiveChannel<T>
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return {
-      next: async (): Promise<IteratorResult<T>> => {
-        try {
-          return { value: await this.receive(), done: false };
-        } catch (error) {
-          if (error instanceof EndOfChannel) return { value: undefined, done: true };
-          throw error;
-        }
-      },
+      next: () => this.#receive(ITERATING) as Promise<IteratorResult<T>>,
       // Leaving a `for await` loop early does not close the channel.
-      return: async (): Promise<IteratorResult<T>> => ({ value: undefined, done: true }),
+      return: () => Promise.resolve(DONE),
     };
   }
 
-  #checkUsable(what: string): void {
-    if (this.closed) throw new ClosedResourceError(`${what} on a receive channel that was closed`);
-  }
-
-  #checkNotEnded(what: string): void {
-    if (this.state.openSendChannels === 0) {
-      throw new EndOfChannel(`${what}: every send channel is closed and the buffer is empty`);
+  /** receive(), or with `mode` ITERATING the iterator's next(): the same operation, with the result shaped for it. */
+  #receive(mode: typeof ITERATING | undefined): Promise<unknown> {
+    const context = current();
+    const node = context.node;
+    if (node.effective !== null) return Promise.reject(node.effective);
+    if (this.closed) return Promise.reject(new ClosedResourceError("receive() on a receive channel that was closed"));
+    const state = this.state;
+    if (state.ready) {
+      const value = state.take();
+      const result = mode === ITERATING ? { value, done: false } : value;
+      const pause = node.runtime!.yieldIfDue();
+      return pause === undefined ? Promise.resolve(result) : pause.then(() => result);
     }
+    if (state.openSendChannels === 0) {
+      return mode === ITERATING
+        ? Promise.resolve(DONE)
+        : Promise.reject(new EndOfChannel("receive(): every send channel is closed and the buffer is empty"));
+    }
+    return state.receiveLot.park(context, mode, this).promise;
   }
 }

@@ -7,7 +7,7 @@
  */
 
 import { openMemoryChannel, type ReceiveChannel, type SendChannel } from "./channel.js";
-import { Context, current, runInContext } from "./core/context.js";
+import { current, runInContext } from "./core/context.js";
 import { ClosedResourceError, EndOfChannel, cancellationOf } from "./core/errors.js";
 import { Task } from "./core/task.js";
 import { describe, requireFunction, requireOptionalName, requireOptionalObject } from "./core/validate.js";
@@ -112,12 +112,12 @@ export async function produce<T>(fn: (ctx: ProducerContext<T>) => Promise<void>,
   // in a host task of its own: its wait for the producer must not count as the caller's.
   const caller = current();
   const runtime = caller.node.runtime!;
-  const host = new Task(`${name} (host)`);
+  const host = new Task(caller.node, `${name} (host)`);
   let group: TaskGroup | undefined;
   let setupDone: () => void = () => {};
   const setup = new Promise<void>((resolve) => (setupDone = resolve));
   runtime.taskStarted(host);
-  const done = runInContext(new Context(caller.node, host), () =>
+  const done = runInContext(host, () =>
     taskGroup(
       async (tg) => {
         group = tg;

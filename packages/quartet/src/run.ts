@@ -5,7 +5,7 @@
  */
 
 import { CancelNode } from "./core/cancel-node.js";
-import { Context, currentRun, runInContext } from "./core/context.js";
+import { currentRun, runInContext } from "./core/context.js";
 import { Runtime, systemClock, type Clock, type RunHooks } from "./core/runtime.js";
 import { Task, noteTaskOf } from "./core/task.js";
 import { describe, requireFunction, requireOptionalObject } from "./core/validate.js";
@@ -49,10 +49,10 @@ export async function run<T>(main: () => Promise<T> | T, options?: RunOptions): 
   root.attachRoot(runtime);
   const hooks: RunHooks = { whenIdle: (callback, cushion) => runtime.whenIdle(callback, cushion) };
   clock.attach?.(hooks);
-  const task = new Task(main.name || "main");
+  const task = new Task(root, main.name || "main");
   runtime.taskStarted(task);
   try {
-    return await runInContext(new Context(root, task), main);
+    return await runInContext(task, main);
   } catch (error) {
     noteTaskOf(error, task.name);
     throw error;

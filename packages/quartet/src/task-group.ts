@@ -102,6 +102,8 @@ class TaskGroupImpl implements TaskGroup {
   readonly #errors: unknown[] = [];
   #cancelled: Cancelled | null = null;
   #closed = false;
+  /** Spawned children waiting for their start (see `spawn`). */
+  #pending: Child[] = [];
   #onIdle: (() => void) | null = null;
 
   constructor(name: string | undefined) {
@@ -146,15 +148,26 @@ class TaskGroupImpl implements TaskGroup {
   }
 
   spawn(fn: () => Promise<unknown>, options?: TaskOptions): void {
-    requireFunction(fn, "spawn() task");
-    requireOptionalObject(options, "spawn() options");
-    requireOptionalName(options?.name, "spawn() name");
+    if (typeof fn !== "function") requireFunction(fn, "spawn() task");
+    if (options !== undefined) {
+      requireOptionalObject(options, "spawn() options");
+      requireOptionalName(options.name, "spawn() name");
+    }
     if (this.#closed) throw new Error(`spawn() into ${this.#describe()} that has already finished`);
     this.#running++;
-    const task = new Task(taskName(fn, options?.name));
-    this.#node.runtime!.taskStarted(task);
-    runInContext(new Context(this.#node, task), runSpawned, this, fn);
+    const child = new Child(this.#node, options?.name ?? (fn.name || "anonymous"), this, fn);
+    this.#node.runtime!.taskStarted(child);
+    // Children start together, from one microtask after the spawn() calls: never inside spawn().
+    this.#pending.push(child);
+    if (this.#pending.length === 1) queueMicrotask(this.#startPending);
   }
+
+  /** Starts the children spawned since the last microtask, each in its own context. */
+  readonly #startPending = (): void => {
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const child of pending) runInContext(child, runChild, child);
+  };
 
   async start<T = void>(fn: (status: TaskStatus<T>) => Promise<unknown>, options?: TaskOptions): Promise<T> {
     requireFunction(fn, "start() task");
@@ -164,12 +177,12 @@ class TaskGroupImpl implements TaskGroup {
     const caller = current();
     const node = new CancelNode();
     node.attach(caller.node);
-    const task = new Task(taskName(fn, options?.name));
+    const task = new Task(node, taskName(fn, options?.name));
     const status = new StartStatus<T>(this, node, task);
     this.#pendingStarts++;
     const runtime = node.runtime!;
     runtime.taskStarted(task);
-    runInContext(new Context(node, task), runStarting, fn, status);
+    runInContext(task, runStarting, fn, status);
     runtime.block(caller.task); // waiting for started() (not a checkpoint: the task is cancelled with the caller)
     try {
       return await status.promise;
@@ -220,20 +233,30 @@ class TaskGroupImpl implements TaskGroup {
   }
 }
 
-async function runSpawned(group: TaskGroupImpl, fn: () => Promise<unknown>): Promise<void> {
-  await undefined; // a child starts from a later microtask, never inside spawn()
-  const { node, task } = current();
+/** A spawned task: its own first context, with what it needs to run and report back. */
+class Child extends Task {
+  readonly group: TaskGroupImpl;
+  readonly fn: () => Promise<unknown>;
+
+  constructor(node: CancelNode, name: string, group: TaskGroupImpl, fn: () => Promise<unknown>) {
+    super(node, name);
+    this.group = group;
+    this.fn = fn;
+  }
+}
+
+async function runChild(child: Child): Promise<void> {
   let failed = false;
   let error: unknown;
   try {
-    await fn();
+    await child.fn();
   } catch (thrown) {
     failed = true;
     error = thrown;
-    noteTaskOf(thrown, task.name);
+    noteTaskOf(thrown, child.name);
   }
-  node.runtime!.taskEnded(task);
-  group.childEnded(failed, error);
+  child.node.runtime!.taskEnded(child);
+  child.group.childEnded(failed, error);
 }
 
 async function runStarting<T>(fn: (status: TaskStatus<T>) => Promise<unknown>, status: StartStatus<T>): Promise<void> {

@@ -11,7 +11,7 @@
  *   The outermost visible cancellation wins, so the `Cancelled` a task sees is
  *   the one of the scope that will catch it. It is recomputed (here and down the
  *   subtree) whenever `cancelled`, `shield` or `parent` changes.
- * - Every waiter in `#waiters` is a blocked operation of a task whose current
+ * - Every waiter in the node's waiter list is a blocked operation of a task whose current
  *   node is this one, and has an abort callback that takes it out of whatever
  *   queue it joined. When `effective` becomes non-null, every waiter is aborted
  *   with it. Waiters never park on a node that is effectively cancelled: the
@@ -52,8 +52,15 @@ export class CancelNode implements DeadlineEntry {
   heapSeq = 0;
 
   #state = State.Fresh;
-  #children: Set<CancelNode> | null = null;
-  #waiters: Set<Waiter<any>> | null = null;
+  // Children and waiters are intrusive doubly linked lists (no allocation per entry):
+  // `#firstChild` with each child's `#prevSibling`/`#nextSibling`, and `#firstWaiter`
+  // with each waiter's `nodePrev`/`nodeNext`.
+  #firstChild: CancelNode | null = null;
+  #lastChild: CancelNode | null = null;
+  #prevSibling: CancelNode | null = null;
+  #nextSibling: CancelNode | null = null;
+  #firstWaiter: Waiter<any> | null = null;
+  #lastWaiter: Waiter<any> | null = null;
   #controller: AbortController | null = null;
 
   get attached(): boolean {
@@ -78,7 +85,7 @@ export class CancelNode implements DeadlineEntry {
     this.runtime = runtime;
     this.parent = parent;
     this.#state = State.Attached;
-    (parent.#children ??= new Set()).add(this);
+    parent.#adopt(this);
     if (this.cancelled === null && this.deadline !== Infinity) {
       if (this.deadline <= runtime.now()) this.#deadlinePassed();
       else runtime.addDeadline(this);
@@ -99,12 +106,28 @@ export class CancelNode implements DeadlineEntry {
   reparent(parent: CancelNode): void {
     if (this.parent !== null) this.parent.#forget(this);
     this.parent = parent;
-    (parent.#children ??= new Set()).add(this);
+    parent.#adopt(this);
     this.#update();
   }
 
+  /** Appends `child` to the children (kept in order, so cancellation reaches them in order). */
+  #adopt(child: CancelNode): void {
+    const last = this.#lastChild;
+    child.#prevSibling = last;
+    child.#nextSibling = null;
+    if (last === null) this.#firstChild = child;
+    else last.#nextSibling = child;
+    this.#lastChild = child;
+  }
+
   #forget(child: CancelNode): void {
-    this.#children!.delete(child);
+    const prev = child.#prevSibling;
+    const next = child.#nextSibling;
+    if (prev === null) this.#firstChild = next;
+    else prev.#nextSibling = next;
+    if (next === null) this.#lastChild = prev;
+    else next.#prevSibling = prev;
+    child.#prevSibling = child.#nextSibling = null;
   }
 
   // ---------------------------------------------------------- cancellation
@@ -161,22 +184,38 @@ export class CancelNode implements DeadlineEntry {
     if (effective === this.effective) return;
     const newlyCancelled = this.effective === null && effective !== null;
     this.effective = effective;
-    if (this.#children !== null) for (const child of this.#children) child.#propagate();
+    for (let child = this.#firstChild; child !== null; ) {
+      const next = child.#nextSibling; // propagation may detach nothing, but be safe
+      child.#propagate();
+      child = next;
+    }
     if (!newlyCancelled) return;
-    const waiters = this.#waiters;
-    if (waiters !== null && waiters.size > 0) for (const waiter of waiters) waiter.abort(effective);
+    // Aborting takes each waiter out of the list; always take the current first.
+    for (let waiter = this.#firstWaiter; waiter !== null; waiter = this.#firstWaiter) waiter.abort(effective);
     const controller = this.#controller;
     if (controller !== null && !controller.signal.aborted) pendingAborts!.push([controller, effective]);
   }
 
   // ---------------------------------------------------------------- waiters
 
+  /** Appends `waiter` (kept in order, so cancellation wakes waiters in the order they parked). */
   addWaiter(waiter: Waiter<any>): void {
-    (this.#waiters ??= new Set()).add(waiter);
+    const last = this.#lastWaiter;
+    waiter.nodePrev = last;
+    waiter.nodeNext = null;
+    if (last === null) this.#firstWaiter = waiter;
+    else last.nodeNext = waiter;
+    this.#lastWaiter = waiter;
   }
 
   removeWaiter(waiter: Waiter<any>): void {
-    this.#waiters!.delete(waiter);
+    const prev = waiter.nodePrev;
+    const next = waiter.nodeNext;
+    if (prev === null) this.#firstWaiter = next;
+    else prev.nodeNext = next;
+    if (next === null) this.#lastWaiter = prev;
+    else next.nodePrev = prev;
+    waiter.nodePrev = waiter.nodeNext = null;
   }
 
   // ----------------------------------------------------------------- signal

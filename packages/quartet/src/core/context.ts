@@ -13,16 +13,43 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { CancelNode } from "./cancel-node.js";
 import { Runtime, systemClock } from "./runtime.js";
-import { Task } from "./task.js";
 
-/** Where running code is: its innermost cancel node and its task. Immutable; a new one is made per task and per scope. */
+/**
+ * Where running code is: its innermost cancel node and its task. Immutable. A
+ * task is its own first context (see {@link Task}); entering a cancel scope
+ * makes a new context with the scope's node and the same task.
+ */
 export class Context {
   readonly node: CancelNode;
   readonly task: Task;
 
-  constructor(node: CancelNode, task: Task) {
+  constructor(node: CancelNode, task: Task | null) {
     this.node = node;
-    this.task = task;
+    this.task = task ?? (this as unknown as Task);
+  }
+}
+
+/**
+ * A task record. A task is one call of an async function started by a task
+ * group (or the main function of a `run()`, or the implicit root of code
+ * outside any run). The record is also the task's first context — the node it
+ * starts in and itself — so starting a task allocates one object, not two.
+ */
+export class Task extends Context {
+  /** The name given with `{ name }`, else the function's own name, else "anonymous". */
+  readonly name: string;
+  /**
+   * Whether the runtime counts this task among its living tasks (every task
+   * but the implicit root). Only counted tasks take part in idle detection.
+   */
+  readonly counted: boolean;
+  /** How many Quartet operations the task is blocked in right now (usually 0 or 1). Owned by the runtime. */
+  blocks = 0;
+
+  constructor(node: CancelNode, name: string, counted = true) {
+    super(node, null);
+    this.name = name;
+    this.counted = counted;
   }
 }
 
@@ -35,7 +62,7 @@ function rootContext(): Context {
   if (implicitRoot === null) {
     const node = new CancelNode();
     node.attachRoot(new Runtime(systemClock));
-    implicitRoot = new Context(node, new Task("<root>", false));
+    implicitRoot = new Task(node, "<root>", false);
   }
   return implicitRoot;
 }

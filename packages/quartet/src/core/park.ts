@@ -30,6 +30,9 @@ export class Waiter<T = void> implements DeadlineEntry {
   value: unknown = undefined;
   /** Who parked it, for queues that must find the waiters of one handle (a channel end being closed). */
   owner: unknown = undefined;
+  /** Links of the cancel node's waiter list; owned by the node. */
+  nodePrev: Waiter<any> | null = null;
+  nodeNext: Waiter<any> | null = null;
   /** Links of the {@link ParkingLot} the waiter is queued in; owned by that lot. */
   lotPrev: Waiter<T> | null = null;
   lotNext: Waiter<T> | null = null;
