@@ -5,7 +5,7 @@
  */
 
 import { current } from "./core/context.js";
-import { Waiter } from "./core/park.js";
+import { SleepWaiter, Waiter } from "./core/park.js";
 import { requireDeadline, requireDuration } from "./core/validate.js";
 
 /**
@@ -65,10 +65,5 @@ function sleepNode(deadline: number): Promise<void> {
       if (node.effective !== null) throw node.effective;
     });
   }
-  const waiter = new Waiter<void>(context, null);
-  if (deadline !== Infinity) {
-    waiter.deadline = deadline;
-    runtime.addDeadline(waiter);
-  }
-  return waiter.promise;
+  return (deadline === Infinity ? new Waiter<void>(context, null) : new SleepWaiter(context, deadline)).promise;
 }

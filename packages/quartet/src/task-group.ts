@@ -243,20 +243,40 @@ class Child extends Task {
     this.group = group;
     this.fn = fn;
   }
+
+  end(failed: boolean, error: unknown): void {
+    if (failed) noteTaskOf(error, this.name);
+    this.node.runtime!.taskEnded(this);
+    this.group.childEnded(failed, error);
+  }
 }
 
-async function runChild(child: Child): Promise<void> {
-  let failed = false;
-  let error: unknown;
+/**
+ * Runs a child and reports its end to the group. Not an async function: a
+ * `then` on the child's own promise costs less memory per waiting task than an
+ * async frame around it.
+ */
+function runChild(child: Child): void {
+  let result: unknown;
   try {
-    await child.fn();
-  } catch (thrown) {
-    failed = true;
-    error = thrown;
-    noteTaskOf(thrown, child.name);
+    result = child.fn();
+  } catch (error) {
+    child.end(true, error);
+    return;
   }
-  child.node.runtime!.taskEnded(child);
-  child.group.childEnded(failed, error);
+  if (result !== null && typeof result === "object" && typeof (result as PromiseLike<unknown>).then === "function") {
+    try {
+      (result as PromiseLike<unknown>).then(
+        () => child.end(false, undefined),
+        (error: unknown) => child.end(true, error),
+      );
+    } catch (error) {
+      child.end(true, error); // a thenable whose then() throws
+    }
+  } else {
+    // A function that returned without a promise: end from a microtask, as an async one would.
+    queueMicrotask(() => child.end(false, undefined));
+  }
 }
 
 async function runStarting<T>(fn: (status: TaskStatus<T>) => Promise<unknown>, status: StartStatus<T>): Promise<void> {

@@ -12,19 +12,21 @@
  * Callers must check `node.effective` before parking (a checkpoint in a
  * cancelled scope throws without blocking).
  *
+ * A waiter is what a blocked task costs in memory, so it keeps few fields:
+ * sleepers, which also sit in the deadline heap, are a subclass.
+ *
  * @module
  */
 
 import type { CancelNode } from "./cancel-node.js";
-import type { Context } from "./context.js";
+import type { Context, Task } from "./context.js";
 import type { DeadlineEntry } from "./deadline-heap.js";
 import type { Cancelled } from "./errors.js";
-import type { Task } from "./task.js";
 
 /** Takes an aborted waiter out of the queue it joined. Runs synchronously inside `cancel()`: it must not block or throw. */
 export type AbortCallback<T> = (waiter: Waiter<T>) => void;
 
-export class Waiter<T = void> implements DeadlineEntry {
+export class Waiter<T = void> {
   readonly promise: Promise<T>;
   /** Payload for the queue the waiter joined (for example the value a sender offers). */
   value: unknown = undefined;
@@ -37,13 +39,11 @@ export class Waiter<T = void> implements DeadlineEntry {
   lotPrev: Waiter<T> | null = null;
   lotNext: Waiter<T> | null = null;
   lot: object | null = null;
-  deadline = Infinity;
-  heapIndex = -1;
-  heapSeq = 0;
 
+  /** The node the task waits in; `null` once the waiter has been woken, failed or aborted. */
   #node: CancelNode | null;
   readonly #task: Task;
-  #onAbort: AbortCallback<T> | null;
+  readonly #onAbort: AbortCallback<T> | null;
   #resolve!: (value: T) => void;
   #reject!: (error: unknown) => void;
 
@@ -61,18 +61,6 @@ export class Waiter<T = void> implements DeadlineEntry {
     node.runtime!.block(context.task);
   }
 
-  /** Takes the waiter out of its node and the deadline heap, and unblocks its task; returns false if it had already ended. */
-  #leave(): boolean {
-    const node = this.#node;
-    if (node === null) return false;
-    this.#node = null;
-    node.removeWaiter(this);
-    const runtime = node.runtime!;
-    if (this.heapIndex >= 0) runtime.removeDeadline(this);
-    runtime.unblock(this.#task);
-    return true;
-  }
-
   /** The task that is blocked. */
   get task(): Task {
     return this.#task;
@@ -85,23 +73,54 @@ export class Waiter<T = void> implements DeadlineEntry {
 
   /** Unblocks the operation with `value`. Does nothing if it already ended. */
   wake(value: T): void {
-    if (this.#leave()) this.#resolve(value);
+    if (this.leave()) this.#resolve(value);
   }
 
   /** Unblocks the operation with an error (not a cancellation: the queue's own failure). */
   fail(error: unknown): void {
-    if (this.#leave()) this.#reject(error);
+    if (this.leave()) this.#reject(error);
   }
 
   /** Called by the cancel node when it is cancelled: leave the queue, then throw `cancelled` in the waiting task. */
   abort(cancelled: Cancelled): void {
-    if (!this.#leave()) return;
+    if (!this.leave()) return;
     this.#onAbort?.(this);
     this.#reject(cancelled);
   }
 
-  /** A waiter in the deadline heap (a sleeper) is woken when its deadline passes. */
+  /** Takes the waiter out of its node and unblocks its task; returns false if it had already ended. */
+  protected leave(): boolean {
+    const node = this.#node;
+    if (node === null) return false;
+    this.#node = null;
+    node.removeWaiter(this);
+    node.runtime!.unblock(this.#task);
+    return true;
+  }
+}
+
+/** A waiter that also waits for a deadline (a sleeper): it sits in the runtime's deadline heap too. */
+export class SleepWaiter extends Waiter<void> implements DeadlineEntry {
+  deadline: number;
+  heapIndex = -1;
+  heapSeq = 0;
+  readonly #runtime;
+
+  constructor(context: Context, deadline: number) {
+    super(context, null);
+    this.deadline = deadline;
+    this.#runtime = context.node.runtime!;
+    this.#runtime.addDeadline(this);
+  }
+
+  /** The deadline passed. */
   fire(): void {
-    this.wake(undefined as T);
+    this.wake();
+  }
+
+  protected override leave(): boolean {
+    if (!super.leave()) return false;
+    if (this.heapIndex >= 0) this.#runtime.removeDeadline(this);
+    return true;
   }
 }

@@ -82,11 +82,12 @@ export class Event {
    * await moveOnAfter(100, () => never.wait()); // gives up after 100 ms
    * ```
    */
-  async wait(): Promise<void> {
+  wait(): Promise<void> {
+    // Not an async function: a task blocked here should cost as little memory as possible.
     if (this.#flag) return checkpoint();
     const context = current();
-    if (context.node.effective !== null) throw context.node.effective;
-    await this.#lot.park(context).promise;
+    if (context.node.effective !== null) return Promise.reject(context.node.effective);
+    return this.#lot.park(context).promise;
   }
 
   /**
