@@ -9,6 +9,7 @@ import { current } from "./core/context.js";
 import { Deque } from "./core/deque.js";
 import { BrokenResourceError, ClosedResourceError, EndOfChannel, WouldBlock } from "./core/errors.js";
 import { ParkingLot } from "./core/parking-lot.js";
+import { RESOLVED } from "./core/runtime.js";
 import { describe } from "./core/validate.js";
 
 // ------------------------------------------------------------------- public types
@@ -116,7 +117,6 @@ export function openMemoryChannel<T>(maxBufferSize = 0): [SendChannel<T>, Receiv
 /** A receiver parked by async iteration: it is woken with an IteratorResult, and with `DONE` at the end. */
 const ITERATING = Symbol("iterating");
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
-const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
  * One channel. Invariants: senders wait only while the buffer is full and no

@@ -7,6 +7,8 @@
  */
 
 import { openMemoryChannel, type ReceiveChannel, type SendChannel } from "./channel.js";
+import { ParkingLot } from "./core/parking-lot.js";
+import { RESOLVED } from "./core/runtime.js";
 import { current, runInContext } from "./core/context.js";
 import { ClosedResourceError, EndOfChannel, cancellationOf } from "./core/errors.js";
 import { Task } from "./core/task.js";
@@ -105,7 +107,7 @@ export async function produce<T>(fn: (ctx: ProducerContext<T>) => Promise<void>,
   const name = options?.name ?? (fn.name || "producer");
 
   const [valuesTx, valuesRx] = openMemoryChannel<T>(buffer);
-  const [demandTx, demandRx] = openMemoryChannel<void>(Infinity);
+  const demand = new Demand();
   const outcome: Outcome = { failure: undefined, failed: false };
 
   // The producer's task group is owned by the stream, not by the caller's code, so it runs
@@ -121,7 +123,7 @@ export async function produce<T>(fn: (ctx: ProducerContext<T>) => Promise<void>,
     taskGroup(
       async (tg) => {
         group = tg;
-        const context = new ProducerContextImpl<T>(valuesTx, demandRx, buffer);
+        const context = new ProducerContextImpl<T>(valuesTx, demand, buffer);
         await tg.start((status: TaskStatus) => runProducer(fn, context, status, valuesTx, outcome), { name });
         setupDone();
       },
@@ -143,7 +145,7 @@ export async function produce<T>(fn: (ctx: ProducerContext<T>) => Promise<void>,
   } finally {
     runtime.unblock(caller.task);
   }
-  const stream = new ProducerStreamImpl<T>(valuesRx, demandTx, group!, ended, outcome);
+  const stream = new ProducerStreamImpl<T>(valuesRx, demand, group!, ended, outcome);
   const cancel = group!.cancelScope;
   unclosedStreams.register(stream, cancel, stream);
   return stream;
@@ -178,32 +180,69 @@ async function runProducer<T>(
   }
 }
 
+/**
+ * The consumer's requests for values, counted; the producer waits for the next
+ * one in a ParkingLot. (A memory channel of requests would do the same, with
+ * more bookkeeping per value than a counter needs.)
+ */
+class Demand {
+  #requested = 0;
+  #granted = 0;
+  readonly #lot = new ParkingLot<void>();
+
+  /** The consumer asks for one more value. */
+  request(): void {
+    this.#requested++;
+    if (this.#lot.size > 0) {
+      this.#granted++;
+      this.#lot.wakeFirst();
+    }
+  }
+
+  /** The producer waits for the next request (a checkpoint). */
+  next(): Promise<void> {
+    const context = current();
+    if (context.node.effective !== null) return Promise.reject(context.node.effective);
+    if (this.#requested > this.#granted) {
+      this.#granted++;
+      return RESOLVED;
+    }
+    return this.#lot.park(context).promise;
+  }
+}
+
 class ProducerContextImpl<T> implements ProducerContext<T> {
   status: TaskStatus | undefined;
   isStarted = false;
   readonly #values: SendChannel<T>;
-  readonly #demand: ReceiveChannel<void>;
+  readonly #demand: Demand;
   /** Values the producer may still send without waiting for a new request: the buffer's head start. */
   #credit: number;
+  readonly #nextRequest = (): Promise<void> => this.#demand.next();
 
-  constructor(values: SendChannel<T>, demand: ReceiveChannel<void>, buffer: number) {
+  constructor(values: SendChannel<T>, demand: Demand, buffer: number) {
     this.#values = values;
     this.#demand = demand;
     this.#credit = buffer;
   }
 
-  async started(): Promise<void> {
-    if (this.isStarted) throw new Error("started() was called twice by the producer");
+  started(): Promise<void> {
+    if (this.isStarted) return Promise.reject(new Error("started() was called twice by the producer"));
     this.isStarted = true;
     this.status!.started();
-    await this.#demand.receive(); // the data phase begins when the consumer first asks
+    return this.#demand.next(); // the data phase begins when the consumer first asks
   }
 
-  async send(value: T): Promise<void> {
-    if (!this.isStarted) await this.started();
-    await this.#values.send(value);
-    if (this.#credit > 0) this.#credit--;
-    else await this.#demand.receive(); // return when the consumer asks for the next value
+  send(value: T): Promise<void> {
+    if (!this.isStarted) return this.started().then(() => this.send(value));
+    const sent = this.#values.send(value);
+    if (this.#credit > 0) {
+      this.#credit--;
+      return sent;
+    }
+    // Return when the consumer asks for the next value. (A send that completed at once returns
+    // the shared RESOLVED; skipping the then() for it saves a promise and its adoption.)
+    return sent === RESOLVED ? this.#demand.next() : sent.then(this.#nextRequest);
   }
 }
 
@@ -216,7 +255,8 @@ const unclosedStreams = new FinalizationRegistry<{ cancel(reason?: unknown): voi
 
 class ProducerStreamImpl<T> implements ProducerStream<T> {
   readonly #values: ReceiveChannel<T>;
-  readonly #demand: SendChannel<void>;
+  readonly #valuesIterator: AsyncIterator<T>;
+  readonly #demand: Demand;
   readonly #group: TaskGroup;
   readonly #ended: Promise<void>;
   readonly #outcome: Outcome;
@@ -227,8 +267,9 @@ class ProducerStreamImpl<T> implements ProducerStream<T> {
   /** receive() calls under way. */
   #receivers = 0;
 
-  constructor(values: ReceiveChannel<T>, demand: SendChannel<void>, group: TaskGroup, ended: Promise<void>, outcome: Outcome) {
+  constructor(values: ReceiveChannel<T>, demand: Demand, group: TaskGroup, ended: Promise<void>, outcome: Outcome) {
     this.#values = values;
+    this.#valuesIterator = values[Symbol.asyncIterator]();
     this.#demand = demand;
     this.#group = group;
     this.#ended = ended;
@@ -236,38 +277,52 @@ class ProducerStreamImpl<T> implements ProducerStream<T> {
     ended.catch(() => {}); // observed by close(); never an unhandled rejection
   }
 
-  async receive(): Promise<T> {
+  receive(): Promise<T> {
+    return this.#next().then(this.#unwrap);
+  }
+
+  /**
+   * The next result of the values channel's iterator, with a request sent to
+   * the producer first. One request per waiting receiver: a receive() cancelled
+   * while waiting leaves its request standing, for the next receive().
+   */
+  #next(): Promise<IteratorResult<T>> {
     const node = current().node;
-    if (node.effective !== null) throw node.effective;
-    if (this.#closing !== null) throw new ClosedResourceError("receive() on a producer stream that was closed");
+    if (node.effective !== null) return Promise.reject(node.effective);
+    if (this.#closing !== null) return Promise.reject(new ClosedResourceError("receive() on a producer stream that was closed"));
     this.#receivers++;
-    // One request per waiting receiver. A receive() cancelled while waiting leaves its
-    // request standing, and the value it brings goes to the next receive().
     if (this.#requested < this.#receivers) {
       this.#requested++;
-      try {
-        this.#demand.sendNowait();
-      } catch {
-        // The producer has finished and closed its end: nothing more will be produced.
-      }
+      this.#demand.request();
     }
-    try {
-      const value = await this.#values.receive();
-      this.#requested--;
-      return value;
-    } catch (error) {
-      if (error instanceof EndOfChannel && this.#outcome.failed && !this.#failureReported) {
-        this.#failureReported = true;
-        throw this.#outcome.failure;
-      }
-      if (error instanceof ClosedResourceError && this.#closing !== null) {
-        throw new ClosedResourceError("the producer stream was closed while receive() was waiting");
-      }
-      throw error;
-    } finally {
-      this.#receivers--;
-    }
+    return this.#valuesIterator.next().then(this.#received, this.#receiveFailed);
   }
+
+  readonly #received = (result: IteratorResult<T>): IteratorResult<T> => {
+    this.#receivers--;
+    if (!result.done) {
+      this.#requested--;
+      return result;
+    }
+    if (this.#outcome.failed && !this.#failureReported) {
+      this.#failureReported = true;
+      throw this.#outcome.failure;
+    }
+    return result;
+  };
+
+  readonly #receiveFailed = (error: unknown): never => {
+    this.#receivers--;
+    if (error instanceof ClosedResourceError && this.#closing !== null) {
+      throw new ClosedResourceError("the producer stream was closed while receive() was waiting");
+    }
+    throw error;
+  };
+
+  readonly #unwrap = (result: IteratorResult<T>): T => {
+    if (result.done) throw new EndOfChannel("receive() after the producer's last value");
+    return result.value;
+  };
 
   close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -285,7 +340,6 @@ class ProducerStreamImpl<T> implements ProducerStream<T> {
     } finally {
       runtime.unblock(task);
       this.#values.close();
-      this.#demand.close();
     }
     const { failed, failure } = this.#outcome;
     if (failed && !this.#failureReported && cancellationOf(failure, null) === undefined) {
@@ -300,14 +354,7 @@ class ProducerStreamImpl<T> implements ProducerStream<T> {
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return {
-      next: async (): Promise<IteratorResult<T>> => {
-        try {
-          return { value: await this.receive(), done: false };
-        } catch (error) {
-          if (error instanceof EndOfChannel) return { value: undefined, done: true };
-          throw error;
-        }
-      },
+      next: () => this.#next(),
       // Leaving the loop early (break, return, throw) closes the stream: the producer is
       // cancelled and its cleanup has finished when the loop is left.
       return: async (): Promise<IteratorResult<T>> => {

@@ -297,4 +297,9 @@ export class Runtime implements RunHooks {
   }
 }
 
-const RESOLVED: Promise<void> = Promise.resolve();
+/**
+ * The one already-resolved promise that operations completing without waiting
+ * return (a channel send, a schedule point): no allocation, and callers can
+ * tell "done already" by identity.
+ */
+export const RESOLVED: Promise<void> = Promise.resolve();
