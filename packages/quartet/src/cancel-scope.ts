@@ -5,7 +5,7 @@
  */
 
 import { CancelNode } from "./core/cancel-node.js";
-import { Context, current, runInContext } from "./core/context.js";
+import { current, runInContext } from "./core/context.js";
 import { cancellationOf } from "./core/errors.js";
 import { requireBoolean, requireDeadline, requireFunction, requireOptionalObject } from "./core/validate.js";
 
@@ -80,9 +80,9 @@ export class CancelScope {
     const node = this.#node;
     if (node.entered) throw new Error("CancelScope.run() was called on a scope that has already been run; create a new CancelScope for each run");
     const outer = current();
-    node.attach(outer.node);
+    node.attach(outer.node, outer.task);
     try {
-      return await runInContext(new Context(node, outer.task), body, this);
+      return await runInContext(node, body, this);
     } catch (error) {
       if (this.#catches(error)) return undefined;
       throw error;

@@ -6,7 +6,7 @@
 
 import { CancelScope, catchesAtExit, nodeOf } from "./cancel-scope.js";
 import { CancelNode } from "./core/cancel-node.js";
-import { Context, current, runInContext } from "./core/context.js";
+import { current, runInContext } from "./core/context.js";
 import { Cancelled, TaskGroupError, cancellationOf } from "./core/errors.js";
 import { Task, noteTaskOf, taskName } from "./core/task.js";
 import { requireFunction, requireOptionalName, requireOptionalObject } from "./core/validate.js";
@@ -114,11 +114,11 @@ class TaskGroupImpl implements TaskGroup {
   async run<T>(body: (tg: TaskGroup) => Promise<T> | T): Promise<T | undefined> {
     const outer = current();
     const node = this.#node;
-    node.attach(outer.node);
+    node.attach(outer.node, outer.task);
     let value: T | undefined;
     let returned = false;
     try {
-      value = await runInContext(new Context(node, outer.task), body, this);
+      value = await runInContext(node, body, this);
       returned = true;
     } catch (error) {
       this.#record(error);
@@ -176,8 +176,8 @@ class TaskGroupImpl implements TaskGroup {
     if (this.#closed) throw new Error(`start() into ${this.#describe()} that has already finished`);
     const caller = current();
     const node = new CancelNode();
-    node.attach(caller.node);
     const task = new Task(node, taskName(fn, options?.name));
+    node.attach(caller.node, task);
     const status = new StartStatus<T>(this, node, task);
     this.#pendingStarts++;
     const runtime = node.runtime!;

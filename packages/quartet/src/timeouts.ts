@@ -30,23 +30,32 @@ export interface TimeoutOptions {
  * console.log(value); // undefined
  * ```
  */
-export async function moveOnAfter<T>(
+export function moveOnAfter<T>(
   ms: number,
   body: (scope: CancelScope) => Promise<T> | T,
   options?: TimeoutOptions,
 ): Promise<T | undefined> {
-  requireDuration(ms, "moveOnAfter() duration");
-  return scopeFor(current().node.runtime!.now() + ms, "moveOnAfter()", body, options).run(body);
+  // Not an async function (a scope per call is the common case; its cost is the point).
+  try {
+    requireDuration(ms, "moveOnAfter() duration");
+    return scopeFor(current().node.runtime!.now() + ms, "moveOnAfter()", body, options).run(body);
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /** Like {@link moveOnAfter}, with an absolute deadline on the runtime clock (see `now()`). */
-export async function moveOnAt<T>(
+export function moveOnAt<T>(
   deadline: number,
   body: (scope: CancelScope) => Promise<T> | T,
   options?: TimeoutOptions,
 ): Promise<T | undefined> {
-  requireDeadline(deadline, "moveOnAt() deadline");
-  return scopeFor(deadline, "moveOnAt()", body, options).run(body);
+  try {
+    requireDeadline(deadline, "moveOnAt() deadline");
+    return scopeFor(deadline, "moveOnAt()", body, options).run(body);
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /**
@@ -75,9 +84,10 @@ export async function failAt<T>(deadline: number, body: (scope: CancelScope) => 
 }
 
 function scopeFor(deadline: number, what: string, body: unknown, options: TimeoutOptions | undefined): CancelScope {
-  requireFunction(body, `${what} body`);
+  if (typeof body !== "function") requireFunction(body, `${what} body`);
+  if (options === undefined) return new CancelScope({ deadline });
   requireOptionalObject(options, `${what} options`);
-  const shield = options?.shield;
+  const shield = options.shield;
   if (shield !== undefined) requireBoolean(shield, `${what} shield option`);
   return new CancelScope({ deadline, shield: shield ?? false });
 }

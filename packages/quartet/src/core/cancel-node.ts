@@ -24,6 +24,7 @@
  * @module
  */
 
+import type { Context, Task } from "./context.js";
 import type { DeadlineEntry } from "./deadline-heap.js";
 import { Cancelled, TimeoutError } from "./errors.js";
 import type { Waiter } from "./park.js";
@@ -38,7 +39,11 @@ const enum State {
 /** AbortControllers to abort once the propagation under way has finished (listeners run user code). */
 let pendingAborts: Array<[AbortController, Cancelled]> | null = null;
 
-export class CancelNode implements DeadlineEntry {
+export class CancelNode implements DeadlineEntry, Context {
+  /** As a {@link Context}: the node itself… */
+  readonly node: CancelNode = this;
+  /** …and the task that entered it (set by `attach`). */
+  task!: Task;
   /** The runtime of the tree this node is attached to; `null` until attached. */
   runtime: Runtime | null = null;
   parent: CancelNode | null = null;
@@ -79,8 +84,12 @@ export class CancelNode implements DeadlineEntry {
     this.#state = State.Attached;
   }
 
-  /** Enters the tree under `parent`: inherits its runtime, its visible cancellation, and arms the deadline. */
-  attach(parent: CancelNode): void {
+  /**
+   * Enters the tree under `parent`, for code of `task`: inherits the parent's
+   * runtime and visible cancellation, and arms the deadline.
+   */
+  attach(parent: CancelNode, task: Task): void {
+    this.task = task;
     const runtime = parent.runtime!;
     this.runtime = runtime;
     this.parent = parent;

@@ -15,18 +15,14 @@ import { CancelNode } from "./cancel-node.js";
 import { Runtime, systemClock } from "./runtime.js";
 
 /**
- * Where running code is: its innermost cancel node and its task. Immutable. A
- * task is its own first context (see {@link Task}); entering a cancel scope
- * makes a new context with the scope's node and the same task.
+ * Where running code is: its innermost cancel node and its task. Immutable
+ * while it is current. No object is made just for this: a task is its own
+ * first context (its starting node and itself), and a cancel node is the
+ * context of the task that entered it (itself and that task).
  */
-export class Context {
+export interface Context {
   readonly node: CancelNode;
   readonly task: Task;
-
-  constructor(node: CancelNode, task: Task | null) {
-    this.node = node;
-    this.task = task ?? (this as unknown as Task);
-  }
 }
 
 /**
@@ -35,7 +31,9 @@ export class Context {
  * outside any run). The record is also the task's first context — the node it
  * starts in and itself — so starting a task allocates one object, not two.
  */
-export class Task extends Context {
+export class Task implements Context {
+  readonly node: CancelNode;
+  readonly task: Task;
   /** The name given with `{ name }`, else the function's own name, else "anonymous". */
   readonly name: string;
   /**
@@ -47,7 +45,8 @@ export class Task extends Context {
   blocks = 0;
 
   constructor(node: CancelNode, name: string, counted = true) {
-    super(node, null);
+    this.node = node;
+    this.task = this;
     this.name = name;
     this.counted = counted;
   }

@@ -103,6 +103,7 @@ export class Runtime implements RunHooks {
   #alarm: ClockAlarm | null = null;
   #alarmAt = Infinity;
   #alarmReferenced = false;
+  #unrefScheduled = false;
   #schedulePointsLeft = SCHEDULE_POINTS_PER_MACROTASK;
   /** Bumped at every change of the task counts, so an idle spell can be told from a later one. */
   #generation = 0;
@@ -155,19 +156,35 @@ export class Runtime implements RunHooks {
     }
   }
 
-  /** Nothing is due any more: let the alarm lapse without holding the process open. */
+  /**
+   * Nothing is due any more: let the alarm lapse without holding the process
+   * open. The unref waits for the event loop's next turn, so that a stream of
+   * short-lived scopes (each adding and removing a deadline) does not ref and
+   * unref the host timer every time.
+   */
   #idle(): void {
     const alarm = this.#alarm;
     if (alarm === null || !this.#alarmReferenced) return;
     if (alarm.unref) {
-      alarm.unref();
-      this.#alarmReferenced = false;
+      if (!this.#unrefScheduled) {
+        this.#unrefScheduled = true;
+        setImmediate(this.#unrefIfIdle);
+      }
     } else {
       alarm.cancel();
       this.#alarm = null;
       this.#alarmAt = Infinity;
     }
   }
+
+  readonly #unrefIfIdle = (): void => {
+    this.#unrefScheduled = false;
+    const alarm = this.#alarm;
+    if (alarm !== null && this.#alarmReferenced && this.heap.size === 0) {
+      alarm.unref!();
+      this.#alarmReferenced = false;
+    }
+  };
 
   readonly #onAlarm = (): void => {
     this.#alarm = null;
