@@ -322,3 +322,24 @@ describe("taskGroup", () => {
     });
   });
 });
+
+describe("taskGroup with tasks that are not async functions", () => {
+  it("accepts a plain function, a custom thenable and a rejected thenable as a task", async () => {
+    const log: string[] = [];
+    const error = new Error("thenable failed");
+    const result = await taskGroup(async (tg) => {
+      tg.spawn((() => {
+        log.push("plain function ran");
+      }) as never);
+      tg.spawn(() => ({ then: (resolve: () => void) => setImmediate(() => (log.push("thenable resolved"), resolve())) }) as never);
+      return "done";
+    });
+    expect(result).toBe("done");
+    expect(log).toEqual(["plain function ran", "thenable resolved"]);
+    await expect(
+      taskGroup(async (tg) => {
+        tg.spawn(() => ({ then: (_: unknown, reject: (e: unknown) => void) => setImmediate(() => reject(error)) }) as never);
+      }),
+    ).rejects.toBe(error);
+  });
+});
