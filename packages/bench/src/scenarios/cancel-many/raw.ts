@@ -1,9 +1,11 @@
+import { setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Peer } from "../../scenario.js";
 import { HOUR } from "./scenario.js";
 
 const peer: Peer = async (n, meter) => {
   const controller = new AbortController();
+  setMaxListeners(0, controller.signal); // one listener per sleeping task is the point here
   let cleaned = 0;
   const tasks: Promise<void>[] = [];
   for (let i = 0; i < n; i++) {
