@@ -47,3 +47,27 @@ describe("isCancelled", () => {
     expect(isCancelled("Cancelled")).toBe(false);
   });
 });
+
+describe("cancellations wrapped by using-disposal", () => {
+  it("a SuppressedError made of two cancellations is a cancellation; one with a real error is not", () => {
+    const suppressed = (error: unknown, inner: unknown) => Object.assign(new Error("suppressed"), { name: "SuppressedError", error, suppressed: inner });
+    expect(isCancelled(suppressed(new Cancelled(), new Cancelled()))).toBe(true);
+    expect(isCancelled(suppressed(new Cancelled(), new Error("disposer broke")))).toBe(false);
+    expect(isCancelled(suppressed(new Error("body broke"), new Cancelled()))).toBe(false);
+  });
+
+  it("a task group treats a disposer's Cancelled thrown during a cancelled unwind as part of the cancellation", async () => {
+    const { CancelScope, checkpoint, taskGroup } = await import("../src/index.js");
+    const scope = new CancelScope();
+    await scope.run(async () => {
+      await taskGroup(async (tg) => {
+        tg.spawn(async () => {
+          await using _resource = { [Symbol.asyncDispose]: () => checkpoint() }; // throws Cancelled while disposing
+          scope.cancel();
+          await checkpoint();
+        });
+      });
+    });
+    expect(scope.cancelledCaught).toBe(true);
+  });
+});

@@ -128,10 +128,18 @@ export function isCancelled(error: unknown): boolean {
  */
 export function cancellationOf(error: unknown, effective: Cancelled | null): Cancelled | undefined {
   if (error instanceof Cancelled) return error;
-  if (error !== null && typeof error === "object" && (error as { name?: unknown }).name === "AbortError") {
+  if (error === null || typeof error !== "object") return undefined;
+  const name = (error as { name?: unknown }).name;
+  if (name === "AbortError") {
     const cause = (error as { cause?: unknown }).cause;
     if (cause instanceof Cancelled) return cause;
     if (cause === undefined && effective !== null) return effective;
+  } else if (name === "SuppressedError") {
+    // `using` disposal that throws while a Cancelled unwinds (or a disposer that is itself
+    // cancelled) makes a SuppressedError; it is a cancellation if both of its errors are.
+    const { error: thrown, suppressed } = error as { error?: unknown; suppressed?: unknown };
+    const first = cancellationOf(thrown, effective);
+    if (first !== undefined && cancellationOf(suppressed, effective) !== undefined) return first;
   }
   return undefined;
 }
