@@ -3,7 +3,7 @@
  * process, repetitions interleaved across peers, on the machine's Node and on
  * Node 24; reports medians and ratios to raw in docs/performance.md.
  *
- *   pnpm bench                 full sizes, 5 repetitions, writes docs/performance.md
+ *   pnpm bench                 full sizes, 3 repetitions, writes docs/performance.md
  *   pnpm bench --quick         small sizes, one repetition, checks every result; writes nothing
  *   pnpm bench --only a,b      only these scenarios
  *   pnpm bench --reps 3        repetitions per peer
@@ -32,7 +32,7 @@ const { values: args } = parseArgs({
   },
 });
 const quick = args.quick!;
-const reps = Number(args.reps ?? (quick ? 1 : 5));
+const reps = Number(args.reps ?? (quick ? 1 : 3));
 const node24 = join(root, "tools/node24/node_modules/node/bin/node");
 const nodes = args.node ?? [process.execPath, ...(existsSync(node24) && !quick ? [node24] : [])];
 const tsx = join(root, "node_modules/tsx/dist/esm/index.mjs");
@@ -46,10 +46,10 @@ interface Run {
   note: string | null;
 }
 
-function runWorker(nodePath: string, scenario: string, peer: PeerName, n: number): Run {
+function runWorker(nodePath: string, scenario: string, peer: PeerName, n: number, warmup: number): Run {
   const output = execFileSync(
     nodePath,
-    ["--expose-gc", "--conditions=quartet-source", "--import", tsx, join(here, "worker.ts"), scenario, peer, String(n)],
+    ["--expose-gc", "--conditions=quartet-source", "--import", tsx, join(here, "worker.ts"), scenario, peer, String(n), String(warmup)],
     { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 20 },
   );
   return JSON.parse(output.trim().split("\n").at(-1)!) as Run;
@@ -65,7 +65,12 @@ interface Result {
   scenario: string;
   meta: Scenario;
   n: number;
-  peers: Partial<Record<PeerName, { headline: number; metrics: Record<string, number>; note: string | null }>>;
+  peers: Partial<Record<PeerName, { headline: number; n: number; metrics: Record<string, number>; note: string | null }>>;
+}
+
+/** The size a peer runs at: the full size unless the scenario lowers it for that peer. */
+function sizeFor(meta: Scenario, peer: PeerName): number {
+  return quick ? meta.size.quick : (meta.size.peers?.[peer] ?? meta.size.full);
 }
 
 async function measure(nodePath: string): Promise<{ version: string; results: Result[] }> {
@@ -80,7 +85,8 @@ async function measure(nodePath: string): Promise<{ version: string; results: Re
       // Interleave, and rotate who goes first, so that drift in the machine's speed hits every peer alike.
       const order = available.map((_, i) => available[(i + rep) % available.length]!);
       for (const peer of order) {
-        const run = runWorker(nodePath, scenario, peer, n);
+        const size = sizeFor(meta, peer);
+        const run = runWorker(nodePath, scenario, peer, size, Math.min(size, Math.max(meta.size.quick, Math.round(size / 10))));
         runs.get(peer)!.push(run);
         process.stderr.write(`${version} ${scenario} ${peer} #${rep + 1}: ${run.ms.toFixed(1)} ms\n`);
       }
@@ -89,9 +95,10 @@ async function measure(nodePath: string): Promise<{ version: string; results: Re
     for (const [peer, list] of runs) {
       const metricNames = Object.keys(list[0]!.metrics);
       const metrics = Object.fromEntries(metricNames.map((name) => [name, median(list.map((r) => r.metrics[name]!))]));
+      const size = sizeFor(meta, peer);
       const headline =
-        meta.headline.kind === "metric" ? metrics[meta.headline.name]! : scaleTime(median(list.map((r) => r.ms)), meta, n);
-      result.peers[peer] = { headline, metrics, note: list[0]!.note };
+        meta.headline.kind === "metric" ? metrics[meta.headline.name]! : scaleTime(median(list.map((r) => r.ms)), meta, size);
+      result.peers[peer] = { headline, n: size, metrics, note: list[0]!.note };
     }
     results.push(result);
   }
@@ -152,7 +159,11 @@ const notes = new Map<string, string>();
 for (const { results } of measured) {
   for (const { scenario, peers } of results) {
     for (const peer of PEERS) {
-      const note = peers[peer]?.note;
+      const ran = peers[peer];
+      if (ran === undefined) continue;
+      const reduced = !quick && ran.n !== measured[0]!.results.find((r) => r.scenario === scenario)!.n;
+      const parts = [ran.note, reduced ? `run at n = ${ran.n.toLocaleString("en")}, too slow at full size for the time budget` : null];
+      const note = parts.filter(Boolean).join("; ");
       if (note) notes.set(`${scenario} (${peer})`, note);
     }
   }

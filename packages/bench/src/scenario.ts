@@ -33,8 +33,12 @@ export type Peer = (n: number, meter: Meter) => Promise<Outcome>;
 export interface Scenario {
   /** One line on what is measured. */
   title: string;
-  /** The workload size for the full run and for `--quick`. */
-  size: { full: number; quick: number };
+  /**
+   * The workload size for the full run and for `--quick`; `peers` lowers the
+   * full size for a peer too slow to run it within the time budget (the report
+   * says so; per-item units keep the numbers comparable).
+   */
+  size: { full: number; quick: number; peers?: Partial<Record<"raw" | "quartet" | "effection" | "effect", number>> };
   /** What the headline number is: time of the measured section (total or per item), or a metric. */
   headline: { kind: "time"; per?: number; unit: "ms" | "µs" | "ns" } | { kind: "metric"; name: string; unit: string };
   /** Extra metrics to report, by name, with their unit. */

@@ -1,14 +1,16 @@
 /**
- * Runs one peer of one scenario in this (fresh) process: a warm-up pass, a full
- * garbage collection, then the measured pass. Checks both results and prints
- * one JSON line: { ms, metrics, note }.
+ * Runs one peer of one scenario in this (fresh) process: a warm-up pass (of
+ * size `warmup`, enough to compile the hot paths), a full garbage collection,
+ * then the measured pass of size `n`. Checks both results and prints one JSON
+ * line: { ms, metrics, note }.
  *
- * Usage: node --expose-gc --import tsx src/worker.ts <scenario> <peer> <n>
+ * Usage: node --expose-gc --import tsx src/worker.ts <scenario> <peer> <n> [warmup]
  */
 import type { Meter, Outcome, Peer, Scenario } from "./scenario.js";
 
-const [scenarioName, peerName, size] = process.argv.slice(2);
+const [scenarioName, peerName, size, warmupSize] = process.argv.slice(2);
 const n = Number(size);
+const warmup = Number(warmupSize ?? size);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!scenarioName || !peerName || !Number.isInteger(n) || gc === undefined) {
   throw new Error("usage: node --expose-gc --import tsx worker.ts <scenario> <peer> <n>");
@@ -32,16 +34,16 @@ function makeMeter(): Meter & { elapsed(): number } {
   };
 }
 
-async function once(): Promise<{ ms: number; outcome: Outcome }> {
+async function once(size: number): Promise<{ ms: number; outcome: Outcome }> {
   const meter = makeMeter();
-  const outcome = await peer(n, meter);
+  const outcome = await peer(size, meter);
   const ms = meter.elapsed();
-  scenario.check(n, outcome.result);
+  scenario.check(size, outcome.result);
   return { ms, outcome };
 }
 
-await once(); // warm-up: compile the hot paths
+await once(warmup); // warm-up: compile the hot paths
 gc();
 await new Promise((resolve) => setImmediate(resolve));
-const { ms, outcome } = await once();
+const { ms, outcome } = await once(n);
 process.stdout.write(`${JSON.stringify({ ms, metrics: outcome.metrics ?? {}, note: outcome.note ?? null })}\n`);
