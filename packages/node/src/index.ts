@@ -1,0 +1,11 @@
+/**
+ * `@quartet/node`: Quartet on Node.js. A program's entry point with signals
+ * (`runMain`), HTTP and TCP servers whose requests and connections are tasks in
+ * their own cancel scopes (`serveHttp`, `serveTcp`, `openTcpStream`), child
+ * processes (`runProcess`), and channels over Node and WHATWG streams.
+ *
+ * @module @quartet/node
+ */
+
+export { fromReadable, readableFrom, type ReadableFromOptions } from "./readable.js";
+export { toWritable, type WritableChannel } from "./writable.js";
