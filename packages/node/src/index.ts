@@ -9,3 +9,4 @@
 
 export { fromReadable, readableFrom, type ReadableFromOptions } from "./readable.js";
 export { toWritable, type WritableChannel } from "./writable.js";
+export { fromReadableStream, toWritableStream, readableStreamFrom } from "./web-streams.js";

@@ -5,8 +5,11 @@ import packageJson from "../package.json" with { type: "json" };
 it("@quartet/node exports exactly its public functions and classes", () => {
   expect(Object.keys(node).sort()).toEqual([
     "fromReadable",
+    "fromReadableStream",
     "readableFrom",
+    "readableStreamFrom",
     "toWritable",
+    "toWritableStream",
   ]);
 });
 
