@@ -7,6 +7,8 @@
  * @module @quartet/node
  */
 
+export { runProcess, type OutputMode, type ProcessOptions, type ProcessResult, type RunningProcess } from "./process.js";
 export { fromReadable, readableFrom, type ReadableFromOptions } from "./readable.js";
 export { toWritable, type WritableChannel } from "./writable.js";
 export { fromReadableStream, toWritableStream, readableStreamFrom } from "./web-streams.js";
+export { ProcessError } from "./errors.js";

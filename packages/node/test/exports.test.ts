@@ -4,10 +4,12 @@ import packageJson from "../package.json" with { type: "json" };
 
 it("@quartet/node exports exactly its public functions and classes", () => {
   expect(Object.keys(node).sort()).toEqual([
+    "ProcessError",
     "fromReadable",
     "fromReadableStream",
     "readableFrom",
     "readableStreamFrom",
+    "runProcess",
     "toWritable",
     "toWritableStream",
   ]);
@@ -16,4 +18,11 @@ it("@quartet/node exports exactly its public functions and classes", () => {
 it("the package's exports map has only the root entry, resolving to the sources under the quartet-source condition", () => {
   expect(Object.keys(packageJson.exports)).toEqual([".", "./package.json"]);
   expect(packageJson.exports["."]["quartet-source"]).toBe("./src/index.ts");
+});
+
+it("ProcessError has its class name as name and says how the command ended", () => {
+  const error = new node.ProcessError("false", [], 1, null, "", Buffer.alloc(0));
+  expect(error.name).toBe("ProcessError");
+  expect(error).toBeInstanceOf(Error);
+  expect(error.message).toBe("false exited with code 1");
 });
