@@ -19,7 +19,7 @@ import {
 } from "quartet";
 import { describe, requireObject } from "./internal/validate.js";
 import { WaitQueue } from "./internal/wait-queue.js";
-import type { WritableChannel } from "./writable.js";
+import { finishForDisposal, type WritableChannel } from "./writable.js";
 
 // ------------------------------------------------------------ fromReadableStream
 
@@ -353,8 +353,8 @@ class StreamSendChannel<T> implements WritableChannel<T> {
     this.close();
   }
 
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.finish();
+  async [Symbol.asyncDispose](): Promise<void> {
+    await finishForDisposal(this);
   }
 
   #checkOpen(what: string): void {

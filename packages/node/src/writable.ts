@@ -21,9 +21,9 @@ export interface WritableChannel<T> extends SendChannel<T> {
    * is closed and every value sent has been written (Node's `'finish'`). Throws
    * the stream's error if writing failed, and `BrokenResourceError` if the
    * stream was destroyed before it finished. A checkpoint: if the calling scope
-   * is cancelled before or while it waits, the stream is destroyed (what was not
-   * yet written is dropped) and `Cancelled` is thrown — as trio's `aclose()`
-   * closes forcefully when cancelled.
+   * is cancelled before the stream has finished, or while it waits, the stream
+   * is destroyed (what was not yet written is dropped) and `Cancelled` is
+   * thrown — as trio's `aclose()` closes forcefully when cancelled.
    */
   finish(): Promise<void>;
   /** Another handle on the same stream; the stream ends when every handle is closed. */
@@ -173,11 +173,26 @@ class WritableSendChannel<T> implements WritableChannel<T> {
     this.close();
   }
 
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.finish();
+  async [Symbol.asyncDispose](): Promise<void> {
+    await finishForDisposal(this);
   }
 
   #checkOpen(what: string): void {
     if (this.#closed) throw new ClosedResourceError(`${what} on a send channel that was closed`);
+  }
+}
+
+/**
+ * @internal `finish()` for `await using`: in a cancelled scope it closes the
+ * stream forcefully and returns without throwing `Cancelled`. The cancellation
+ * is not lost — it is level-triggered, so the next checkpoint throws it — but a
+ * disposer that threw it would, next to a second disposer or the body's own
+ * `Cancelled`, make a `SuppressedError`, which task groups take for a failure.
+ */
+export async function finishForDisposal(channel: { finish(): Promise<void> }): Promise<void> {
+  try {
+    await channel.finish();
+  } catch (error) {
+    if (!isCancelled(error)) throw error;
   }
 }

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { BrokenResourceError, CancelScope, Cancelled, ClosedResourceError, WouldBlock, taskGroup } from "quartet";
+import { BrokenResourceError, CancelScope, Cancelled, ClosedResourceError, WouldBlock, checkpoint, taskGroup } from "quartet";
 import { waitAllTasksBlocked } from "@quartet/testing";
 import { toWritable } from "../src/index.js";
 import { random, socketPair, temporaryDirectory } from "./helpers.js";
@@ -147,6 +147,23 @@ describe("toWritable", () => {
       expect(error).toBeInstanceOf(Cancelled);
     });
     expect(sink.stream.destroyed).toBe(true);
+  });
+
+  it("await using in a cancelled scope destroys the stream without throwing Cancelled, so that two disposals make no SuppressedError", async () => {
+    const first = slowSink(10);
+    const second = slowSink(10);
+    const scope = new CancelScope();
+    await scope.run(async () => {
+      await using a = toWritable<string>(first.stream);
+      await using b = toWritable<string>(second.stream);
+      await a.send("pending");
+      await b.send("pending");
+      scope.cancel();
+      await checkpoint(); // the cancellation is thrown here, not by the disposals
+    });
+    expect(scope.cancelledCaught).toBe(true);
+    expect(first.stream.destroyed).toBe(true);
+    expect(second.stream.destroyed).toBe(true);
   });
 
   it("after the stream was destroyed, send() throws BrokenResourceError", async () => {
