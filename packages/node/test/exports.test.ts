@@ -7,9 +7,11 @@ it("@quartet/node exports exactly its public functions and classes", () => {
     "ProcessError",
     "fromReadable",
     "fromReadableStream",
+    "openTcpStream",
     "readableFrom",
     "readableStreamFrom",
     "runProcess",
+    "serveTcp",
     "toWritable",
     "toWritableStream",
   ]);
