@@ -7,6 +7,7 @@
  * @module @quartet/node
  */
 
+export { serveHttp, type HttpHandler, type RequestContext, type ServeHttpOptions } from "./http.js";
 export { serveTcp, openTcpStream, type ServeTcpOptions, type TcpStream } from "./tcp.js";
 export { runProcess, type OutputMode, type ProcessOptions, type ProcessResult, type RunningProcess } from "./process.js";
 export { fromReadable, readableFrom, type ReadableFromOptions } from "./readable.js";

@@ -11,6 +11,7 @@ it("@quartet/node exports exactly its public functions and classes", () => {
     "readableFrom",
     "readableStreamFrom",
     "runProcess",
+    "serveHttp",
     "serveTcp",
     "toWritable",
     "toWritableStream",
