@@ -7,6 +7,7 @@
  * @module @quartet/node
  */
 
+export { runMain, type RunMainOptions } from "./run-main.js";
 export { serveHttp, type HttpHandler, type RequestContext, type ServeHttpOptions } from "./http.js";
 export { serveTcp, openTcpStream, type ServeTcpOptions, type TcpStream } from "./tcp.js";
 export { runProcess, type OutputMode, type ProcessOptions, type ProcessResult, type RunningProcess } from "./process.js";
