@@ -84,13 +84,14 @@ const DISCONNECTED = "the client disconnected before the response was finished";
  *
  * @example
  * ```ts
+ * import type { AddressInfo } from "node:net";
  * import { sleep, taskGroup } from "quartet";
  * import { serveHttp } from "@quartet/node";
  *
  * await taskGroup(async (tg) => {
- *   const { port } = await tg.start((status) =>
+ *   const { port } = await tg.start<AddressInfo>((status) =>
  *     serveHttp(
- *       async (request, response, { signal }) => {
+ *       async (request, response) => {
  *         await sleep(10); // cancelled if the client goes away or time runs out
  *         response.end(`you asked for ${request.url}\n`);
  *       },

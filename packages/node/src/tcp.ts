@@ -126,11 +126,12 @@ export interface ServeTcpOptions {
  *
  * @example
  * ```ts
+ * import type { AddressInfo } from "node:net";
  * import { taskGroup } from "quartet";
  * import { openTcpStream, serveTcp } from "@quartet/node";
  *
  * await taskGroup(async (tg) => {
- *   const address = await tg.start((status) =>
+ *   const address = await tg.start<AddressInfo>((status) =>
  *     serveTcp(async (stream) => {
  *       for await (const chunk of stream.incoming) await stream.outgoing.send(chunk); // echo
  *     }, { port: 0, host: "127.0.0.1" }, status),
