@@ -8,17 +8,9 @@
 
 import { AsyncResource } from "node:async_hooks";
 import { Readable } from "node:stream";
-import {
-  BrokenResourceError,
-  CancelScope,
-  ClosedResourceError,
-  EndOfChannel,
-  WouldBlock,
-  checkpoint,
-  type ChannelStatistics,
-  type ReceiveChannel,
-} from "quartet";
-import { describe, requireObject, requireOptionalObject } from "./internal/validate.js";
+import { BrokenResourceError, CancelScope, EndOfChannel, type ChannelStatistics, type ReceiveChannel } from "quartet";
+import { SourceReceiveChannel, type Source } from "./internal/stream-channels.js";
+import { requireMethods, requireOptionalObject } from "./internal/validate.js";
 import { WaitQueue } from "./internal/wait-queue.js";
 
 // ------------------------------------------------------------------- fromReadable
@@ -50,32 +42,25 @@ import { WaitQueue } from "./internal/wait-queue.js";
  * ```
  */
 export function fromReadable<T = Buffer>(readable: Readable): ReceiveChannel<T> {
-  requireReadable(readable, "fromReadable() readable");
+  requireMethods(readable, ["read", "on", "destroy"], "fromReadable() readable", "a Node Readable stream");
   return readableChannel<T>(readable, () => readable.destroy());
 }
 
 /** @internal `fromReadable`, with what to do when the last handle is closed (a socket only stops reading). */
 export function readableChannel<T>(readable: Readable, onLastClose: () => void): ReceiveChannel<T> {
-  return new ReadableReceiveChannel<T>(new ReadableSource<T>(readable, onLastClose));
+  return new SourceReceiveChannel<T>(new ReadableSource<T>(readable, onLastClose), "receiveNowait() would block: the stream has no data buffered");
 }
 
-function requireReadable(value: unknown, what: string): asserts value is Readable {
-  const stream = value as Readable | null;
-  if (stream === null || typeof stream !== "object" || typeof stream.read !== "function" || typeof stream.on !== "function") {
-    throw new TypeError(`${what} must be a Node Readable stream; got ${describe(value)}`);
-  }
-}
-
-/** The stream and the tasks waiting for it, shared by a channel and its clones. */
-class ReadableSource<T> {
+/** A Readable as a channel's source. */
+class ReadableSource<T> implements Source<T> {
   readonly stream: Readable;
   readonly waiters = new WaitQueue();
-  readonly onLastClose: () => void;
+  readonly closeStream: () => void;
   handles = 1;
 
-  constructor(stream: Readable, onLastClose: () => void) {
+  constructor(stream: Readable, closeStream: () => void) {
     this.stream = stream;
-    this.onLastClose = onLastClose;
+    this.closeStream = closeStream;
     const wakeAll = (): void => this.waiters.wakeAll();
     // A 'readable' listener puts the stream in paused mode: it reads ahead only up to its highWaterMark.
     stream.on("readable", () => this.waiters.wakeFirst());
@@ -84,8 +69,7 @@ class ReadableSource<T> {
     stream.on("close", wakeAll);
   }
 
-  /** The next chunk if there is one; throws at the end or after a failure; `null` if the caller must wait. */
-  tryRead(what: string): { value: T } | null {
+  tryTake(what: string): { value: T } | null {
     const stream = this.stream;
     if (stream.errored) throw stream.errored;
     const chunk = stream.read() as T | null;
@@ -109,77 +93,6 @@ class ReadableSource<T> {
       tasksWaitingSend: 0,
       tasksWaitingReceive: this.waiters.size,
     });
-  }
-}
-
-class ReadableReceiveChannel<T> implements ReceiveChannel<T> {
-  readonly #source: ReadableSource<T>;
-  #closed = false;
-
-  constructor(source: ReadableSource<T>) {
-    this.#source = source;
-  }
-
-  async receive(): Promise<T> {
-    await checkpoint();
-    for (;;) {
-      this.#checkOpen("receive()");
-      const read = this.#source.tryRead("receive()");
-      if (read !== null) return read.value;
-      await this.#source.waiters.park(this);
-    }
-  }
-
-  receiveNowait(): T {
-    this.#checkOpen("receiveNowait()");
-    const read = this.#source.tryRead("receiveNowait()");
-    if (read !== null) return read.value;
-    throw new WouldBlock("receiveNowait() would block: the stream has no data buffered");
-  }
-
-  clone(): ReceiveChannel<T> {
-    this.#checkOpen("clone()");
-    this.#source.handles++;
-    return new ReadableReceiveChannel(this.#source);
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    const source = this.#source;
-    source.waiters.failOwnedBy(this, () => new ClosedResourceError("the receive channel was closed while receive() was waiting on it"));
-    if (--source.handles === 0) source.onLastClose();
-  }
-
-  statistics(): ChannelStatistics {
-    return this.#source.statistics();
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<T> {
-    return {
-      next: async (): Promise<IteratorResult<T>> => {
-        try {
-          return { value: await this.receive(), done: false };
-        } catch (error) {
-          if (error instanceof EndOfChannel) return { value: undefined, done: true };
-          throw error;
-        }
-      },
-      // Leaving a `for await` loop early does not close the channel (as with memory channels).
-      return: async (): Promise<IteratorResult<T>> => ({ value: undefined, done: true }),
-    };
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-  }
-
-  #checkOpen(what: string): void {
-    if (this.#closed) throw new ClosedResourceError(`${what} on a receive channel that was closed`);
   }
 }
 
@@ -221,10 +134,7 @@ export interface ReadableFromOptions {
  * ```
  */
 export function readableFrom<T>(channel: ReceiveChannel<T>, options?: ReadableFromOptions): Readable {
-  requireObject(channel, "readableFrom() channel");
-  if (typeof channel.receive !== "function" || typeof channel.close !== "function") {
-    throw new TypeError(`readableFrom() channel must be a ReceiveChannel; got ${describe(channel)}`);
-  }
+  requireMethods(channel, ["receive", "close"], "readableFrom() channel", "a ReceiveChannel");
   requireOptionalObject(options, "readableFrom() options");
   let receiving: CancelScope | null = null;
   // Bound to the caller's context, so that the receives run in its cancel scope whoever asks for data.

@@ -11,7 +11,8 @@ import { waitForEvent } from "./internal/events.js";
 import { checkListenOptions, printError, serve } from "./internal/serve.js";
 import { requireFunction, requirePort, requireString } from "./internal/validate.js";
 import { readableChannel } from "./readable.js";
-import { finishForDisposal, toWritable, type WritableChannel } from "./writable.js";
+import { finishForDisposal } from "./internal/stream-channels.js";
+import { toWritable, type WritableChannel } from "./writable.js";
 
 /**
  * A TCP connection as two channels: `incoming` receives the bytes the peer

@@ -6,20 +6,11 @@
  */
 
 import { AsyncResource } from "node:async_hooks";
-import {
-  BrokenResourceError,
-  CancelScope,
-  ClosedResourceError,
-  EndOfChannel,
-  WouldBlock,
-  checkpoint,
-  isCancelled,
-  type ChannelStatistics,
-  type ReceiveChannel,
-} from "quartet";
-import { describe, requireObject } from "./internal/validate.js";
+import { BrokenResourceError, CancelScope, EndOfChannel, type ChannelStatistics, type ReceiveChannel } from "quartet";
+import { SinkSendChannel, SourceReceiveChannel, type Sink, type Source } from "./internal/stream-channels.js";
+import { requireMethods } from "./internal/validate.js";
 import { WaitQueue } from "./internal/wait-queue.js";
-import { finishForDisposal, type WritableChannel } from "./writable.js";
+import type { WritableChannel } from "./writable.js";
 
 // ------------------------------------------------------------ fromReadableStream
 
@@ -48,15 +39,12 @@ import { finishForDisposal, type WritableChannel } from "./writable.js";
  * ```
  */
 export function fromReadableStream<T>(stream: ReadableStream<T>): ReceiveChannel<T> {
-  const candidate = stream as ReadableStream<T> | null;
-  if (candidate === null || typeof candidate !== "object" || typeof candidate.getReader !== "function") {
-    throw new TypeError(`fromReadableStream() stream must be a ReadableStream; got ${describe(stream)}`);
-  }
-  return new StreamReceiveChannel<T>(new StreamSource<T>(stream.getReader()));
+  requireMethods(stream, ["getReader"], "fromReadableStream() stream", "a ReadableStream");
+  return new SourceReceiveChannel<T>(new StreamSource<T>(stream.getReader()), "receiveNowait() would block: no chunk has been read from the stream yet");
 }
 
-/** The reader and the one read in flight, shared by a channel and its clones. */
-class StreamSource<T> {
+/** A ReadableStream's reader, and the one read in flight, as a channel's source. */
+class StreamSource<T> implements Source<T> {
   readonly reader: ReadableStreamDefaultReader<T>;
   readonly waiters = new WaitQueue();
   handles = 1;
@@ -81,6 +69,10 @@ class StreamSource<T> {
     if (this.#done) throw new EndOfChannel(`${what}: the stream has ended`);
     this.#startRead();
     return null;
+  }
+
+  closeStream(): void {
+    this.reader.cancel().catch(() => {});
   }
 
   #startRead(): void {
@@ -117,76 +109,6 @@ class StreamSource<T> {
   }
 }
 
-class StreamReceiveChannel<T> implements ReceiveChannel<T> {
-  readonly #source: StreamSource<T>;
-  #closed = false;
-
-  constructor(source: StreamSource<T>) {
-    this.#source = source;
-  }
-
-  async receive(): Promise<T> {
-    await checkpoint();
-    for (;;) {
-      this.#checkOpen("receive()");
-      const taken = this.#source.tryTake("receive()");
-      if (taken !== null) return taken.value;
-      await this.#source.waiters.park(this);
-    }
-  }
-
-  receiveNowait(): T {
-    this.#checkOpen("receiveNowait()");
-    const taken = this.#source.tryTake("receiveNowait()");
-    if (taken !== null) return taken.value;
-    throw new WouldBlock("receiveNowait() would block: no chunk has been read from the stream yet");
-  }
-
-  clone(): ReceiveChannel<T> {
-    this.#checkOpen("clone()");
-    this.#source.handles++;
-    return new StreamReceiveChannel(this.#source);
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    const source = this.#source;
-    source.waiters.failOwnedBy(this, () => new ClosedResourceError("the receive channel was closed while receive() was waiting on it"));
-    if (--source.handles === 0) source.reader.cancel().catch(() => {});
-  }
-
-  statistics(): ChannelStatistics {
-    return this.#source.statistics();
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<T> {
-    return {
-      next: async (): Promise<IteratorResult<T>> => {
-        try {
-          return { value: await this.receive(), done: false };
-        } catch (error) {
-          if (error instanceof EndOfChannel) return { value: undefined, done: true };
-          throw error;
-        }
-      },
-      return: async (): Promise<IteratorResult<T>> => ({ value: undefined, done: true }),
-    };
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-  }
-
-  #checkOpen(what: string): void {
-    if (this.#closed) throw new ClosedResourceError(`${what} on a receive channel that was closed`);
-  }
-}
-
 // ------------------------------------------------------------ toWritableStream
 
 /**
@@ -213,15 +135,12 @@ class StreamReceiveChannel<T> implements ReceiveChannel<T> {
  * ```
  */
 export function toWritableStream<T>(stream: WritableStream<T>): WritableChannel<T> {
-  const candidate = stream as WritableStream<T> | null;
-  if (candidate === null || typeof candidate !== "object" || typeof candidate.getWriter !== "function") {
-    throw new TypeError(`toWritableStream() stream must be a WritableStream; got ${describe(stream)}`);
-  }
-  return new StreamSendChannel<T>(new StreamSink<T>(stream.getWriter()));
+  requireMethods(stream, ["getWriter"], "toWritableStream() stream", "a WritableStream");
+  return new SinkSendChannel<T>(new StreamSink<T>(stream.getWriter()), "sendNowait() would block: the stream signals backpressure");
 }
 
-/** The writer and its state, shared by a channel and its clones. */
-class StreamSink<T> {
+/** A WritableStream's writer, and its state, as a channel's sink. */
+class StreamSink<T> implements Sink<T> {
   readonly writer: WritableStreamDefaultWriter<T>;
   readonly waiters = new WaitQueue();
   handles = 1;
@@ -268,13 +187,21 @@ class StreamSink<T> {
   write(value: T): void {
     // A failed write also fails `writer.closed`, which is where the error is picked up.
     this.writer.write(value).catch(() => {});
-    if (this.waiters.size > 0 && this.hasRoom()) this.waiters.wakeFirst();
   }
 
-  close(): void {
+  endStream(): void {
     if (this.closing) return;
     this.closing = true;
     this.writer.close().catch(() => {});
+  }
+
+  isFinished(): boolean {
+    if (this.failure !== null) throw this.failure.error;
+    return this.closed;
+  }
+
+  abortStream(reason: unknown): void {
+    this.writer.abort(reason).catch(() => {});
   }
 
   statistics(): ChannelStatistics {
@@ -287,78 +214,6 @@ class StreamSink<T> {
       tasksWaitingSend: this.waiters.size,
       tasksWaitingReceive: 0,
     });
-  }
-}
-
-class StreamSendChannel<T> implements WritableChannel<T> {
-  readonly #sink: StreamSink<T>;
-  #closed = false;
-
-  constructor(sink: StreamSink<T>) {
-    this.#sink = sink;
-  }
-
-  async send(value: T): Promise<void> {
-    await checkpoint();
-    const sink = this.#sink;
-    for (;;) {
-      this.#checkOpen("send()");
-      sink.checkWritable("send()");
-      if (sink.hasRoom()) return sink.write(value);
-      await sink.waiters.park(this);
-    }
-  }
-
-  sendNowait(value: T): void {
-    this.#checkOpen("sendNowait()");
-    this.#sink.checkWritable("sendNowait()");
-    if (!this.#sink.hasRoom()) throw new WouldBlock("sendNowait() would block: the stream signals backpressure");
-    this.#sink.write(value);
-  }
-
-  clone(): WritableChannel<T> {
-    this.#checkOpen("clone()");
-    this.#sink.handles++;
-    return new StreamSendChannel<T>(this.#sink);
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    const sink = this.#sink;
-    sink.waiters.failOwnedBy(this, () => new ClosedResourceError("the send channel was closed while send() was waiting on it"));
-    if (--sink.handles === 0) sink.close();
-  }
-
-  async finish(): Promise<void> {
-    this.close();
-    const sink = this.#sink;
-    try {
-      for (;;) {
-        if (sink.failure !== null) throw sink.failure.error;
-        if (sink.closed) return;
-        await sink.waiters.park(null);
-      }
-    } catch (error) {
-      if (isCancelled(error)) sink.writer.abort(error).catch(() => {});
-      throw error;
-    }
-  }
-
-  statistics(): ChannelStatistics {
-    return this.#sink.statistics();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await finishForDisposal(this);
-  }
-
-  #checkOpen(what: string): void {
-    if (this.#closed) throw new ClosedResourceError(`${what} on a send channel that was closed`);
   }
 }
 
@@ -393,10 +248,7 @@ class StreamSendChannel<T> implements WritableChannel<T> {
  * ```
  */
 export function readableStreamFrom<T>(channel: ReceiveChannel<T>): ReadableStream<T> {
-  requireObject(channel, "readableStreamFrom() channel");
-  if (typeof channel.receive !== "function" || typeof channel.close !== "function") {
-    throw new TypeError(`readableStreamFrom() channel must be a ReceiveChannel; got ${describe(channel)}`);
-  }
+  requireMethods(channel, ["receive", "close"], "readableStreamFrom() channel", "a ReceiveChannel");
   let receiving: CancelScope | null = null;
   // Bound to the caller's context, so that the receives run in its cancel scope whoever reads.
   const pull = AsyncResource.bind(async (controller: ReadableStreamDefaultController<T>): Promise<void> => {

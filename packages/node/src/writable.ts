@@ -5,15 +5,18 @@
  */
 
 import type { Writable } from "node:stream";
-import { BrokenResourceError, ClosedResourceError, WouldBlock, checkpoint, isCancelled, type ChannelStatistics, type SendChannel } from "quartet";
-import { describe } from "./internal/validate.js";
+import { BrokenResourceError, type ChannelStatistics, type SendChannel } from "quartet";
+import { SinkSendChannel, type Sink } from "./internal/stream-channels.js";
+import { requireMethods } from "./internal/validate.js";
 import { WaitQueue } from "./internal/wait-queue.js";
 
 /**
  * A send channel that writes to a stream. Besides `close()`, which ends the
  * stream and returns at once, it has `finish()`, which ends the stream and
  * waits until everything sent has been written — and throws if writing failed.
- * `await using` calls `finish()`; `using` calls `close()`.
+ * `await using` calls `finish()` (except that in a cancelled scope it closes the
+ * stream forcefully without throwing `Cancelled`, which the next checkpoint
+ * throws); `using` calls `close()`.
  */
 export interface WritableChannel<T> extends SendChannel<T> {
   /**
@@ -57,15 +60,12 @@ export interface WritableChannel<T> extends SendChannel<T> {
  * ```
  */
 export function toWritable<T = Uint8Array | string>(writable: Writable): WritableChannel<T> {
-  const stream = writable as Writable | null;
-  if (stream === null || typeof stream !== "object" || typeof stream.write !== "function" || typeof stream.end !== "function") {
-    throw new TypeError(`toWritable() writable must be a Node Writable stream; got ${describe(writable)}`);
-  }
-  return new WritableSendChannel<T>(new WritableSink(writable));
+  requireMethods(writable, ["write", "end", "on", "destroy"], "toWritable() writable", "a Node Writable stream");
+  return new SinkSendChannel<T>(new WritableSink<T>(writable), "sendNowait() would block: the stream's buffer is full until it drains");
 }
 
-/** The stream and the tasks waiting for it, shared by a channel and its clones. */
-class WritableSink {
+/** A Writable as a channel's sink. */
+class WritableSink<T> implements Sink<T> {
   readonly stream: Writable;
   readonly waiters = new WaitQueue();
   handles = 1;
@@ -79,12 +79,36 @@ class WritableSink {
     stream.on("close", wakeAll);
   }
 
-  /** Throws if nothing more can be written: the stream's error, or BrokenResourceError. */
   checkWritable(what: string): void {
     const stream = this.stream;
     if (stream.errored) throw stream.errored;
     if (stream.destroyed) throw new BrokenResourceError(`${what}: the stream was destroyed`);
     if (stream.writableEnded) throw new BrokenResourceError(`${what}: the stream was ended by someone else`);
+  }
+
+  hasRoom(): boolean {
+    return !this.stream.writableNeedDrain; // 'drain' wakes a waiter
+  }
+
+  write(value: T): void {
+    // The stream reports write errors through 'error' (kept in stream.errored), so no callback is needed.
+    this.stream.write(value);
+  }
+
+  endStream(): void {
+    if (!this.stream.writableEnded && !this.stream.destroyed) this.stream.end();
+  }
+
+  isFinished(): boolean {
+    const stream = this.stream;
+    if (stream.errored) throw stream.errored;
+    if (stream.writableFinished) return true;
+    if (stream.destroyed) throw new BrokenResourceError("finish(): the stream was destroyed before everything was written");
+    return false;
+  }
+
+  abortStream(): void {
+    this.stream.destroy();
   }
 
   statistics(): ChannelStatistics {
@@ -97,102 +121,5 @@ class WritableSink {
       tasksWaitingSend: this.waiters.size,
       tasksWaitingReceive: 0,
     });
-  }
-}
-
-class WritableSendChannel<T> implements WritableChannel<T> {
-  readonly #sink: WritableSink;
-  #closed = false;
-
-  constructor(sink: WritableSink) {
-    this.#sink = sink;
-  }
-
-  async send(value: T): Promise<void> {
-    await checkpoint();
-    const sink = this.#sink;
-    for (;;) {
-      this.#checkOpen("send()");
-      sink.checkWritable("send()");
-      if (!sink.stream.writableNeedDrain) return this.#write(value);
-      await sink.waiters.park(this);
-    }
-  }
-
-  sendNowait(value: T): void {
-    this.#checkOpen("sendNowait()");
-    this.#sink.checkWritable("sendNowait()");
-    if (this.#sink.stream.writableNeedDrain) {
-      throw new WouldBlock("sendNowait() would block: the stream's buffer is full until it drains");
-    }
-    this.#write(value);
-  }
-
-  #write(value: T): void {
-    const sink = this.#sink;
-    // The stream reports write errors through 'error' (kept in stream.errored), so no callback is needed.
-    if (sink.stream.write(value) && sink.waiters.size > 0) sink.waiters.wakeFirst();
-  }
-
-  clone(): WritableChannel<T> {
-    this.#checkOpen("clone()");
-    this.#sink.handles++;
-    return new WritableSendChannel<T>(this.#sink);
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    const sink = this.#sink;
-    sink.waiters.failOwnedBy(this, () => new ClosedResourceError("the send channel was closed while send() was waiting on it"));
-    if (--sink.handles === 0 && !sink.stream.writableEnded && !sink.stream.destroyed) sink.stream.end();
-  }
-
-  async finish(): Promise<void> {
-    this.close();
-    const sink = this.#sink;
-    const stream = sink.stream;
-    try {
-      for (;;) {
-        if (stream.errored) throw stream.errored;
-        if (stream.writableFinished) return;
-        if (stream.destroyed) throw new BrokenResourceError("finish(): the stream was destroyed before everything was written");
-        await sink.waiters.park(null);
-      }
-    } catch (error) {
-      if (isCancelled(error)) stream.destroy();
-      throw error;
-    }
-  }
-
-  statistics(): ChannelStatistics {
-    return this.#sink.statistics();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await finishForDisposal(this);
-  }
-
-  #checkOpen(what: string): void {
-    if (this.#closed) throw new ClosedResourceError(`${what} on a send channel that was closed`);
-  }
-}
-
-/**
- * @internal `finish()` for `await using`: in a cancelled scope it closes the
- * stream forcefully and returns without throwing `Cancelled`. The cancellation
- * is not lost — it is level-triggered, so the next checkpoint throws it — but a
- * disposer that threw it would, next to a second disposer or the body's own
- * `Cancelled`, make a `SuppressedError`, which task groups take for a failure.
- */
-export async function finishForDisposal(channel: { finish(): Promise<void> }): Promise<void> {
-  try {
-    await channel.finish();
-  } catch (error) {
-    if (!isCancelled(error)) throw error;
   }
 }

@@ -62,3 +62,11 @@ export function requireOneOf<T extends string>(value: unknown, allowed: readonly
     throw new TypeError(`${what} must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}; got ${describe(value)}`);
   }
 }
+
+/** An object with the named methods: how the adapters recognize streams and channels (from any realm or library). */
+export function requireMethods(value: unknown, methods: readonly string[], what: string, kind: string): void {
+  const candidate = value as Record<string, unknown> | null;
+  if (candidate === null || typeof candidate !== "object" || !methods.every((method) => typeof candidate[method] === "function")) {
+    throw new TypeError(`${what} must be ${kind}; got ${describe(value)}`);
+  }
+}
