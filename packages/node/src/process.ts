@@ -6,7 +6,7 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
-import { CancelScope, TASK_STATUS_IGNORED, isCancelled, moveOnAfter, type ReceiveChannel, type TaskStatus } from "quartet";
+import { CancelScope, TASK_STATUS_IGNORED, moveOnAfter, type ReceiveChannel, type TaskStatus } from "quartet";
 import { ProcessError } from "./errors.js";
 import { waitForEvent } from "./internal/events.js";
 import {
@@ -104,7 +104,8 @@ const TAIL_CHARS = 2000;
  *
  * Cancellation terminates the child: SIGTERM, then SIGKILL if it has not exited
  * `gracePeriod` ms later; `runProcess` waits for the exit before the
- * cancellation goes on, so no child outlives its task. (Signals go to the child
+ * cancellation goes on, so no child outlives its task (the same happens if
+ * anything else fails while the child runs, such as `started()`). (Signals go to the child
  * only, not to processes it started itself.) Output that is collected is read
  * as it comes, so a child never blocks on a full pipe that nobody reads; output
  * that is piped is read only as the channel is received from.
@@ -183,7 +184,8 @@ export async function runProcess(
     if (!exited(child)) await waitForEvent(child, ["exit"]);
     for (const collector of collected) await collector?.done();
   } catch (error) {
-    if (isCancelled(error)) await terminate(child, gracePeriod);
+    // Cancelled, or something failed around the child: it must not outlive this task either way.
+    await terminate(child, gracePeriod);
     for (const stream of child.stdio) stream?.destroy();
     throw error;
   }

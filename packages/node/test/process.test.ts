@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Cancelled, CancelScope, EndOfChannel, taskGroup } from "quartet";
+import { Cancelled, CancelScope, EndOfChannel, taskGroup, type TaskGroup } from "quartet";
 import { ProcessError, runProcess, type RunningProcess } from "../src/index.js";
 import { temporaryDirectory } from "./helpers.js";
 
@@ -135,6 +135,21 @@ describe("runProcess under tg.start()", () => {
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProcessError);
     expect((error as ProcessError).stderr).toBe("failing");
+  });
+
+  it("terminates the child when started() fails (here: the group has already finished)", async () => {
+    let group: TaskGroup | undefined;
+    await taskGroup(async (tg) => void (group = tg));
+    let pid = 0;
+    const status = {
+      started(running: RunningProcess) {
+        pid = running.pid;
+        group!.spawn(async () => {}); // throws: the group has finished
+      },
+    };
+    await expect(runProcess("sleep", ["30"], {}, status)).rejects.toThrow(/has already finished/);
+    expect(pid).toBeGreaterThan(0);
+    expect(alive(pid)).toBe(false);
   });
 
   it("reading a stream that was not piped throws an error that says how to pipe it", async () => {
