@@ -4,7 +4,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { Cancelled, CancelScope, Event, abortable, currentSignal, run, sleep, sleepForever, taskGroup } from "quartet";
 import { MockClock, waitAllTasksBlocked } from "@quartet/testing";
-import { serveHttp, type HttpHandler, type ServeHttpOptions } from "../src/index.js";
+import { fromReadable, serveHttp, toWritable, type HttpHandler, type ServeHttpOptions } from "../src/index.js";
 
 const LOCAL = { port: 0, host: "127.0.0.1" };
 
@@ -69,6 +69,31 @@ describe("serveHttp", () => {
       },
     );
     expect(same).toBe(true);
+  });
+
+  it("lets a handler read the request body and stream the response through channels", async () => {
+    await withServer(
+      async (request, response) => {
+        let bytes = 0;
+        using body = fromReadable<Buffer>(request);
+        for await (const chunk of body) bytes += chunk.length;
+        await using out = toWritable<string>(response); // leaving the block waits until the response is sent
+        for (let i = 1; i <= 3; i++) await out.send(`part ${i} of a reply to ${bytes} bytes\n`);
+      },
+      {},
+      async (port) => {
+        const reply = await new Promise<string>((resolve, reject) => {
+          const outgoing = httpRequest({ host: "127.0.0.1", port, method: "POST", agent: false }, (response) => {
+            let text = "";
+            response.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
+            response.on("end", () => resolve(text));
+          });
+          outgoing.on("error", reject);
+          outgoing.end(Buffer.alloc(100_000));
+        });
+        expect(reply).toBe("part 1 of a reply to 100000 bytes\npart 2 of a reply to 100000 bytes\npart 3 of a reply to 100000 bytes\n");
+      },
+    );
   });
 
   it("cancels the request's scope when the client disconnects, and the handler's cleanup runs", async () => {
