@@ -1,8 +1,9 @@
 // runMain is about the process: each test runs a fixture program in a real child
-// process (Node with tsx) and sends it real signals.
+// process (Node with tsx) and sends it real signals. The programs are started
+// all at once before the tests, since starting Node with tsx is what takes time.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runMain } from "../src/index.js";
 
 const root = fileURLToPath(new URL("../../..", import.meta.url));
@@ -37,9 +38,22 @@ function start(scenario: string) {
   return { child, ended, waitFor };
 }
 
+const SCENARIOS = ["cleanup", "cleanup-term", "hang", "fail", "success", "no-exit", "no-exit-signal"] as const;
+let programs: Record<(typeof SCENARIOS)[number], ReturnType<typeof start>>;
+
+beforeAll(() => {
+  programs = Object.fromEntries(SCENARIOS.map((name) => [name, start(name === "cleanup-term" ? "cleanup" : name)])) as typeof programs;
+});
+
+afterAll(async () => {
+  // Only if a test failed before its program ended: leave no process behind.
+  for (const program of Object.values(programs)) if (program.child.exitCode === null && program.child.signalCode === null) program.child.kill("SIGKILL");
+  await Promise.all(Object.values(programs).map((program) => program.ended));
+});
+
 describe("runMain", () => {
   it("on SIGINT cancels main, lets its cleanup finish, and exits with 130", async () => {
-    const program = start("cleanup");
+    const program = programs.cleanup;
     await program.waitFor("ready");
     program.child.kill("SIGINT");
     const { code, stdout, stderr } = await program.ended;
@@ -49,7 +63,7 @@ describe("runMain", () => {
   });
 
   it("on SIGTERM does the same and exits with 143", async () => {
-    const program = start("cleanup");
+    const program = programs["cleanup-term"];
     await program.waitFor("ready");
     program.child.kill("SIGTERM");
     const { code, stdout } = await program.ended;
@@ -58,7 +72,7 @@ describe("runMain", () => {
   });
 
   it("on a second signal during cleanup exits at once", async () => {
-    const program = start("hang");
+    const program = programs.hang;
     await program.waitFor("ready");
     program.child.kill("SIGINT");
     await program.waitFor("cleaning up forever");
@@ -69,7 +83,7 @@ describe("runMain", () => {
   });
 
   it("prints an uncaught error with the tasks it came through, and exits with 1", async () => {
-    const { code, stdout, stderr } = await start("fail").ended;
+    const { code, stdout, stderr } = await programs.fail.ended;
     expect(code).toBe(1);
     expect(stdout).toBe("");
     expect(stderr).toMatch(/^Error: boom\n {4}at /);
@@ -77,7 +91,7 @@ describe("runMain", () => {
   });
 
   it("exits with 0 when main returns, after stdout has drained, even with a stray timer left running", async () => {
-    const { code, stdout } = await start("success").ended;
+    const { code, stdout } = await programs.success.ended;
     expect(code).toBe(0);
     const lines = stdout.trimEnd().split("\n");
     expect(lines).toHaveLength(100_000);
@@ -85,13 +99,13 @@ describe("runMain", () => {
   });
 
   it("with exit: false returns main's value and removes its signal listeners", async () => {
-    const { code, stdout } = await start("no-exit").ended;
+    const { code, stdout } = await programs["no-exit"].ended;
     expect(stdout).toBe("returned 42; SIGINT listeners left: 0\n");
     expect(code).toBe(0);
   });
 
   it("with exit: false returns undefined after a signal and sets the exit code", async () => {
-    const program = start("no-exit-signal");
+    const program = programs["no-exit-signal"];
     await program.waitFor("ready");
     program.child.kill("SIGINT");
     const { code, stdout } = await program.ended;
