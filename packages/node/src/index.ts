@@ -2,7 +2,8 @@
  * `@quartet/node`: Quartet on Node.js. A program's entry point with signals
  * (`runMain`), HTTP and TCP servers whose requests and connections are tasks in
  * their own cancel scopes (`serveHttp`, `serveTcp`, `openTcpStream`), child
- * processes (`runProcess`), and channels over Node and WHATWG streams.
+ * processes (`runProcess`), worker threads (`runInWorker`), and channels over
+ * Node and WHATWG streams.
  *
  * @module @quartet/node
  */
@@ -15,3 +16,4 @@ export { fromReadable, readableFrom, type ReadableFromOptions } from "./readable
 export { toWritable, type WritableChannel } from "./writable.js";
 export { fromReadableStream, toWritableStream, readableStreamFrom } from "./web-streams.js";
 export { ProcessError } from "./errors.js";
+export { runInWorker, type RunInWorkerOptions } from "./worker.js";

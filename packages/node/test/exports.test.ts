@@ -10,6 +10,7 @@ it("@quartet/node exports exactly its public functions and classes", () => {
     "openTcpStream",
     "readableFrom",
     "readableStreamFrom",
+    "runInWorker",
     "runMain",
     "runProcess",
     "serveHttp",
