@@ -18,5 +18,6 @@ export default [
       execArgv: ["--expose-gc"],
     }, }),
   defineProject({ ...shared, test: { name: "testing", root: "packages/testing", include: ["test/**/*.test.ts"], setupFiles: ["test/setup.ts"] } }),
+  defineProject({ ...shared, test: { name: "node", root: "packages/node", include: ["test/**/*.test.ts"], setupFiles: ["test/setup.ts"] } }),
   defineProject({ ...shared, test: { name: "examples", root: "examples", include: ["test/**/*.test.ts"] } }),
 ];

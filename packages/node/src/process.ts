@@ -1,0 +1,283 @@
+/**
+ * Child processes as tasks: `runProcess`.
+ *
+ * @module
+ */
+
+import { spawn, type ChildProcess } from "node:child_process";
+import type { Readable, Writable } from "node:stream";
+import { CancelScope, TASK_STATUS_IGNORED, moveOnAfter, type ReceiveChannel, type TaskStatus } from "quartet";
+import { ProcessError } from "./errors.js";
+import { waitForEvent } from "./internal/events.js";
+import {
+  describe,
+  requireOneOf,
+  requireOptionalDuration,
+  requireOptionalObject,
+  requireOptionalString,
+  requireString,
+} from "./internal/validate.js";
+import { fromReadable } from "./readable.js";
+import { toWritable, type WritableChannel } from "./writable.js";
+
+/**
+ * What becomes of a child's output stream: `"collect"` gathers it into the
+ * result, `"pipe"` hands it out as a channel on the {@link RunningProcess}
+ * (with `tg.start()` only), `"inherit"` shares this process's stream, and
+ * `"ignore"` discards it.
+ */
+export type OutputMode = "collect" | "pipe" | "inherit" | "ignore";
+
+/** Options of {@link runProcess}. */
+export interface ProcessOptions {
+  /** The child's working directory. Default: this process's. */
+  cwd?: string;
+  /** The child's environment. Default: this process's. */
+  env?: NodeJS.ProcessEnv;
+  /** Text or bytes written to the child's stdin, which is then closed. */
+  input?: string | Uint8Array;
+  /**
+   * The child's stdin when no `input` is given: `"ignore"` (the default: it
+   * reads end-of-file at once), `"pipe"` (a channel on the
+   * {@link RunningProcess}, with `tg.start()` only) or `"inherit"`.
+   */
+  stdin?: "pipe" | "inherit" | "ignore";
+  /** What becomes of the child's stdout. Default `"collect"`. */
+  stdout?: OutputMode;
+  /** What becomes of the child's stderr. Default `"collect"`. */
+  stderr?: OutputMode;
+  /** Whether a non-zero exit (or death by a signal) throws {@link ProcessError}. Default `true`. */
+  check?: boolean;
+  /** Milliseconds between SIGTERM and SIGKILL when the process is cancelled. Default 5000. */
+  gracePeriod?: number;
+}
+
+/** How a child process ended, and what it printed (for the streams that were collected). */
+export interface ProcessResult {
+  /** The exit code, or `null` if the child was killed by a signal. */
+  readonly code: number | null;
+  /** The signal that killed the child, or `null`. */
+  readonly signal: NodeJS.Signals | null;
+  /** Its standard output, if collected; else empty. */
+  readonly stdout: Buffer;
+  /** Its standard error, if collected; else empty. */
+  readonly stderr: Buffer;
+}
+
+/**
+ * A child process that is running, as handed to `started()` when
+ * `runProcess` runs under `tg.start()`. Its `stdin`, `stdout` and `stderr` are
+ * channels if they were opened with `"pipe"`; reading one that was not throws.
+ */
+export interface RunningProcess {
+  /** The child's process id. */
+  readonly pid: number;
+  /** A channel to the child's stdin (`stdin: "pipe"`); close it (or `finish()` it) to send end-of-file. */
+  readonly stdin: WritableChannel<Uint8Array | string>;
+  /** The chunks of the child's stdout (`stdout: "pipe"`), with backpressure: the child waits while nobody reads. */
+  readonly stdout: ReceiveChannel<Buffer>;
+  /** The chunks of the child's stderr (`stderr: "pipe"`). */
+  readonly stderr: ReceiveChannel<Buffer>;
+  /** Sends `signal` (default `"SIGTERM"`) to the child; false if it could not be delivered. */
+  kill(signal?: NodeJS.Signals | number): boolean;
+}
+
+const OUTPUT_MODES: readonly OutputMode[] = ["collect", "pipe", "inherit", "ignore"];
+const STDIN_MODES = ["pipe", "inherit", "ignore"] as const;
+/** How much of stderr a ProcessError quotes. */
+const TAIL_LINES = 10;
+const TAIL_CHARS = 2000;
+
+/**
+ * Runs a child process as part of the calling task, and returns how it ended.
+ *
+ * Awaited directly, it waits for the child to exit and returns its exit status
+ * with its stdout and stderr collected (`{ code, signal, stdout, stderr }`).
+ * A non-zero exit, or death by a signal, throws a {@link ProcessError} with the
+ * code and the tail of stderr (unless `check: false`).
+ *
+ * Under `tg.start()` it hands a {@link RunningProcess} to `started()` as soon as
+ * the child has been spawned, and goes on running in the group until the child
+ * exits (a failure then goes to the group). That is the shape for long-running
+ * children and for streaming: with `stdin`, `stdout` or `stderr` set to
+ * `"pipe"`, the running process has them as channels with backpressure.
+ *
+ * Cancellation terminates the child: SIGTERM, then SIGKILL if it has not exited
+ * `gracePeriod` ms later; `runProcess` waits for the exit before the
+ * cancellation goes on, so no child outlives its task (the same happens if
+ * anything else fails while the child runs, such as `started()`). (Signals go to the child
+ * only, not to processes it started itself.) Output that is collected is read
+ * as it comes, so a child never blocks on a full pipe that nobody reads; output
+ * that is piped is read only as the channel is received from.
+ *
+ * A command that cannot be started throws the spawn error (`ENOENT`, `EACCES`).
+ *
+ * @example
+ * ```ts
+ * import { runProcess } from "@quartet/node";
+ *
+ * const { stdout } = await runProcess("git", ["rev-parse", "HEAD"]);
+ * console.log(stdout.toString().trim());
+ * ```
+ *
+ * @example
+ * A long-running child, streaming its output:
+ * ```ts
+ * import { taskGroup } from "quartet";
+ * import { runProcess, type RunningProcess } from "@quartet/node";
+ *
+ * await taskGroup(async (tg) => {
+ *   const ping = await tg.start<RunningProcess>((status) =>
+ *     runProcess("ping", ["-c", "3", "127.0.0.1"], { stdout: "pipe" }, status),
+ *   );
+ *   for await (const chunk of ping.stdout) process.stdout.write(chunk);
+ * });
+ * ```
+ */
+export async function runProcess(
+  command: string,
+  args: readonly string[] = [],
+  options: ProcessOptions = {},
+  status: TaskStatus<RunningProcess> = TASK_STATUS_IGNORED,
+): Promise<ProcessResult> {
+  requireString(command, "runProcess() command");
+  if (!Array.isArray(args) || !args.every((arg) => typeof arg === "string")) {
+    throw new TypeError(`runProcess() args must be an array of strings; got ${describe(args)}`);
+  }
+  requireOptionalObject(options, "runProcess() options");
+  const { cwd, env, input, check = true, gracePeriod = 5000 } = options;
+  const stdoutMode = options.stdout ?? "collect";
+  const stderrMode = options.stderr ?? "collect";
+  requireOptionalString(cwd, "runProcess() cwd");
+  requireOptionalObject(env, "runProcess() env");
+  requireOneOf(stdoutMode, OUTPUT_MODES, "runProcess() stdout");
+  requireOneOf(stderrMode, OUTPUT_MODES, "runProcess() stderr");
+  if (options.stdin !== undefined) requireOneOf(options.stdin, STDIN_MODES, "runProcess() stdin");
+  if (input !== undefined && typeof input !== "string" && !(input instanceof Uint8Array)) {
+    throw new TypeError(`runProcess() input must be a string or a Uint8Array; got ${describe(input)}`);
+  }
+  if (input !== undefined && options.stdin !== undefined) {
+    throw new TypeError(`runProcess() takes either input or stdin, not both; got stdin ${describe(options.stdin)}`);
+  }
+  if (typeof check !== "boolean") throw new TypeError(`runProcess() check must be a boolean; got ${describe(check)}`);
+  requireOptionalDuration(gracePeriod, "runProcess() gracePeriod");
+  const stdinMode = input !== undefined ? "pipe" : (options.stdin ?? "ignore");
+  if (status === TASK_STATUS_IGNORED && (stdinMode === "pipe" && input === undefined || stdoutMode === "pipe" || stderrMode === "pipe")) {
+    throw new TypeError('runProcess() can give out "pipe" channels only under tg.start(), which hands them to the caller; use "collect" when awaiting it directly');
+  }
+
+  const child = spawn(command, args, {
+    cwd,
+    env,
+    stdio: [stdinMode, stdoutMode === "collect" ? "pipe" : stdoutMode, stderrMode === "collect" ? "pipe" : stderrMode],
+  });
+  child.on("error", () => {}); // a failed spawn is reported below; a failed kill() returns false
+  const collected = [child.stdout, child.stderr].map((stream, i) => ((i === 0 ? stdoutMode : stderrMode) === "collect" ? new Collector(stream!) : null));
+  try {
+    const spawned = await waitForEvent(child, ["spawn", "error"]);
+    if (spawned.name === "error") throw spawned.args[0];
+    if (input !== undefined) {
+      child.stdin!.on("error", () => {}); // EPIPE when the child exits without reading all of it
+      child.stdin!.end(input);
+    }
+    status.started(new RunningProcessImpl(child, input === undefined && stdinMode === "pipe", stdoutMode === "pipe", stderrMode === "pipe"));
+    if (!exited(child)) await waitForEvent(child, ["exit"]);
+    for (const collector of collected) await collector?.done();
+  } catch (error) {
+    // Cancelled, or something failed around the child: it must not outlive this task either way.
+    await terminate(child, gracePeriod);
+    for (const stream of child.stdio) stream?.destroy();
+    throw error;
+  }
+  const code = child.exitCode;
+  const signal = child.signalCode as NodeJS.Signals | null;
+  const [stdout, stderr] = collected.map((collector) => collector?.bytes() ?? Buffer.alloc(0)) as [Buffer, Buffer];
+  if (check && code !== 0) throw new ProcessError(command, args, code, signal, tail(stderr), stdout);
+  return { code, signal, stdout, stderr };
+}
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** SIGTERM, then SIGKILL after the grace period; returns once the child has exited. Shielded: it runs while the caller unwinds. */
+async function terminate(child: ChildProcess, gracePeriod: number): Promise<void> {
+  if (child.pid === undefined) return; // never started
+  await new CancelScope({ shield: true }).run(async () => {
+    if (exited(child)) return;
+    child.kill("SIGTERM");
+    await moveOnAfter(gracePeriod, async () => {
+      if (!exited(child)) await waitForEvent(child, ["exit"]);
+    });
+    if (exited(child)) return;
+    child.kill("SIGKILL");
+    await waitForEvent(child, ["exit"]);
+  });
+}
+
+/** The last lines of a child's stderr, for an error message. */
+function tail(stderr: Buffer): string {
+  const text = stderr.subarray(Math.max(0, stderr.length - 4 * TAIL_CHARS)).toString("utf8").trimEnd();
+  const lines = text.split("\n").slice(-TAIL_LINES).join("\n");
+  return lines.length > TAIL_CHARS ? `…${lines.slice(-TAIL_CHARS)}` : lines;
+}
+
+/** Reads a child's output stream to its end as it comes, so that the child never blocks on it. */
+class Collector {
+  readonly #stream: Readable;
+  readonly #chunks: Buffer[] = [];
+
+  constructor(stream: Readable) {
+    this.#stream = stream;
+    stream.on("data", (chunk: Buffer) => this.#chunks.push(chunk));
+    stream.on("error", () => {}); // the exit status tells what went wrong
+  }
+
+  /** Waits until the stream has closed (the child and everything it started have closed their end). */
+  async done(): Promise<void> {
+    if (!this.#stream.closed) await waitForEvent(this.#stream, ["close"]);
+  }
+
+  bytes(): Buffer {
+    return Buffer.concat(this.#chunks);
+  }
+}
+
+class RunningProcessImpl implements RunningProcess {
+  readonly #child: ChildProcess;
+  readonly #stdin: WritableChannel<Uint8Array | string> | null;
+  readonly #stdout: ReceiveChannel<Buffer> | null;
+  readonly #stderr: ReceiveChannel<Buffer> | null;
+
+  /** The flags say which streams were opened with "pipe" for the caller (not for `input` or collecting). */
+  constructor(child: ChildProcess, stdin: boolean, stdout: boolean, stderr: boolean) {
+    this.#child = child;
+    this.#stdin = stdin ? toWritable(child.stdin as Writable) : null;
+    this.#stdout = stdout ? fromReadable<Buffer>(child.stdout!) : null;
+    this.#stderr = stderr ? fromReadable<Buffer>(child.stderr!) : null;
+  }
+
+  get pid(): number {
+    return this.#child.pid!;
+  }
+
+  get stdin(): WritableChannel<Uint8Array | string> {
+    return this.#stdin ?? notPiped("stdin");
+  }
+
+  get stdout(): ReceiveChannel<Buffer> {
+    return this.#stdout ?? notPiped("stdout");
+  }
+
+  get stderr(): ReceiveChannel<Buffer> {
+    return this.#stderr ?? notPiped("stderr");
+  }
+
+  kill(signal: NodeJS.Signals | number = "SIGTERM"): boolean {
+    return this.#child.kill(signal);
+  }
+}
+
+function notPiped(name: string): never {
+  throw new Error(`the process's ${name} is not a channel: pass { ${name}: "pipe" } to runProcess()`);
+}

@@ -1,0 +1,33 @@
+import { expect, it } from "vitest";
+import * as node from "../src/index.js";
+import packageJson from "../package.json" with { type: "json" };
+
+it("@quartet/node exports exactly its public functions and classes", () => {
+  expect(Object.keys(node).sort()).toEqual([
+    "ProcessError",
+    "fromReadable",
+    "fromReadableStream",
+    "openTcpStream",
+    "readableFrom",
+    "readableStreamFrom",
+    "runInWorker",
+    "runMain",
+    "runProcess",
+    "serveHttp",
+    "serveTcp",
+    "toWritable",
+    "toWritableStream",
+  ]);
+});
+
+it("the package's exports map has only the root entry, resolving to the sources under the quartet-source condition", () => {
+  expect(Object.keys(packageJson.exports)).toEqual([".", "./package.json"]);
+  expect(packageJson.exports["."]["quartet-source"]).toBe("./src/index.ts");
+});
+
+it("ProcessError has its class name as name and says how the command ended", () => {
+  const error = new node.ProcessError("false", [], 1, null, "", Buffer.alloc(0));
+  expect(error.name).toBe("ProcessError");
+  expect(error).toBeInstanceOf(Error);
+  expect(error.message).toBe("false exited with code 1");
+});
