@@ -132,6 +132,10 @@ class ChannelState<T> {
   readonly receiveLot = new ParkingLot<unknown>();
   openSendChannels = 1;
   openReceiveChannels = 1;
+  /** Tasks waiting for a receiver to wait (see `whenReceiverWaits`); made on first use. */
+  receiverWatchers: ParkingLot<void> | null = null;
+  /** The error the channel ended with (see `closeWithFailure`), until a receiver has been given it. */
+  failure: { error: unknown } | null = null;
 
   constructor(maxBufferSize: number) {
     this.maxBufferSize = maxBufferSize;
@@ -184,12 +188,21 @@ class ChannelState<T> {
     return value;
   }
 
-  /** The last send end closed: every waiting receiver learns that the channel has ended. */
+  /** The last send end closed: every waiting receiver learns that the channel has ended (the first, of its failure). */
   endReceivers(): void {
     for (let receiver = this.receiveLot.shift(); receiver !== null; receiver = this.receiveLot.shift()) {
-      if (receiver.value === ITERATING) receiver.wake(DONE);
+      const failure = this.takeFailure();
+      if (failure !== null) receiver.fail(failure.error);
+      else if (receiver.value === ITERATING) receiver.wake(DONE);
       else receiver.fail(new EndOfChannel("every send channel was closed while receive() was waiting"));
     }
+  }
+
+  /** The failure the channel ended with, once: the next receiver after it sees a plain end. */
+  takeFailure(): { error: unknown } | null {
+    const failure = this.failure;
+    this.failure = null;
+    return failure;
   }
 
   /** Fails the tasks of `lot` that wait on the end `owner` (which is being closed). */
@@ -287,6 +300,8 @@ class MemoryReceiveChannel<T> extends ChannelEnd<T> implements ReceiveChannel<T>
     if (this.closed) throw new ClosedResourceError("receiveNowait() on a receive channel that was closed");
     if (this.state.ready) return this.state.take();
     if (this.state.openSendChannels === 0) {
+      const failure = this.state.takeFailure();
+      if (failure !== null) throw failure.error;
       throw new EndOfChannel("receiveNowait(): every send channel is closed and the buffer is empty");
     }
     throw new WouldBlock("receiveNowait() would block: the buffer is empty and no task is waiting to send");
@@ -331,10 +346,45 @@ class MemoryReceiveChannel<T> extends ChannelEnd<T> implements ReceiveChannel<T>
       return pause === undefined ? Promise.resolve(result) : pause.then(() => result);
     }
     if (state.openSendChannels === 0) {
+      const failure = state.takeFailure();
+      if (failure !== null) return Promise.reject(failure.error);
       return mode === ITERATING
         ? Promise.resolve(DONE)
         : Promise.reject(new EndOfChannel("receive(): every send channel is closed and the buffer is empty"));
     }
-    return state.receiveLot.park(context, mode, this).promise;
+    const promise = state.receiveLot.park(context, mode, this).promise;
+    state.receiverWatchers?.wakeAll();
+    return promise;
   }
+}
+
+// ------------------------------------------------------------- for produce()
+
+/**
+ * @internal Resolves once a task is waiting to receive from the channel of
+ * `channel` (at once if one is). A checkpoint. `produce()` uses it: a waiting
+ * receiver is the consumer asking for the next value.
+ */
+export function whenReceiverWaits(channel: SendChannel<unknown>): Promise<void> {
+  const context = current();
+  if (context.node.effective !== null) return Promise.reject(context.node.effective);
+  const state = (channel as MemorySendChannel<unknown>)["state"];
+  if (state.receiveLot.size > 0) return RESOLVED;
+  return (state.receiverWatchers ??= new ParkingLot()).park(context).promise;
+}
+
+/**
+ * @internal Closes the send end `channel`, so that the channel ends with
+ * `error`: once the buffer is drained, the next receiver gets `error` thrown
+ * (the ones after it, the plain end). `produce()` uses it to deliver a
+ * producer's failure after the values sent before it.
+ */
+export function closeWithFailure(channel: SendChannel<unknown>, error: unknown): void {
+  (channel as MemorySendChannel<unknown>)["state"].failure = { error };
+  channel.close();
+}
+
+/** @internal The failure the channel of `channel` ended with that no receiver has been given yet, if any. */
+export function unseenFailureOf(channel: ReceiveChannel<unknown>): { error: unknown } | null {
+  return (channel as MemoryReceiveChannel<unknown>)["state"].failure;
 }

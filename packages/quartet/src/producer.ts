@@ -6,11 +6,10 @@
  * @module
  */
 
-import { openMemoryChannel, type ReceiveChannel, type SendChannel } from "./channel.js";
-import { ParkingLot } from "./core/parking-lot.js";
+import { closeWithFailure, openMemoryChannel, unseenFailureOf, whenReceiverWaits, type ReceiveChannel, type SendChannel } from "./channel.js";
 import { RESOLVED } from "./core/runtime.js";
 import { current, runInContext } from "./core/context.js";
-import { ClosedResourceError, EndOfChannel, cancellationOf } from "./core/errors.js";
+import { ClosedResourceError, cancellationOf } from "./core/errors.js";
 import { Task } from "./core/task.js";
 import { describe, requireFunction, requireOptionalName, requireOptionalObject } from "./core/validate.js";
 import { taskGroup, type TaskGroup, type TaskStatus } from "./task-group.js";
@@ -106,9 +105,10 @@ export async function produce<T>(fn: (ctx: ProducerContext<T>) => Promise<void>,
   }
   const name = options?.name ?? (fn.name || "producer");
 
-  const [valuesTx, valuesRx] = openMemoryChannel<T>(buffer);
-  const demand = new Demand();
-  const outcome: Outcome = { failure: undefined, failed: false };
+  // With a head start of N, the producer may have N values out: N - 1 in the channel's buffer and
+  // one in send(), waiting. With none, the channel is a rendezvous and send() also waits for the
+  // consumer to ask for the next value (a receiver waiting on the channel).
+  const [valuesTx, valuesRx] = openMemoryChannel<T>(buffer === 0 ? 0 : buffer - 1);
 
   // The producer's task group is owned by the stream, not by the caller's code, so it runs
   // in a host task of its own: its wait for the producer must not count as the caller's.
@@ -123,8 +123,8 @@ export async function produce<T>(fn: (ctx: ProducerContext<T>) => Promise<void>,
     taskGroup(
       async (tg) => {
         group = tg;
-        const context = new ProducerContextImpl<T>(valuesTx, demand, buffer);
-        await tg.start((status: TaskStatus) => runProducer(fn, context, status, valuesTx, outcome), { name });
+        const context = new ProducerContextImpl<T>(valuesTx, buffer === 0);
+        await tg.start((status: TaskStatus) => runProducer(fn, context, status, valuesTx), { name });
         setupDone();
       },
       { name: `produce(${name})` },
@@ -145,7 +145,7 @@ export async function produce<T>(fn: (ctx: ProducerContext<T>) => Promise<void>,
   } finally {
     runtime.unblock(caller.task);
   }
-  const stream = new ProducerStreamImpl<T>(valuesRx, demand, group!, ended, outcome);
+  const stream = new ProducerStreamImpl<T>(valuesRx, group!, ended);
   const cancel = group!.cancelScope;
   unclosedStreams.register(stream, cancel, stream);
   return stream;
@@ -153,61 +153,28 @@ export async function produce<T>(fn: (ctx: ProducerContext<T>) => Promise<void>,
 
 // ------------------------------------------------------------------- producer side
 
-/** How the producer ended after setup, for the consumer: its error (or cancellation), if any. */
-interface Outcome {
-  failed: boolean;
-  failure: unknown;
-}
-
-/** Runs the producer function; after setup, its errors go to the consumer instead of the task group. */
+/**
+ * Runs the producer function. A setup error goes to `start()`, and so to
+ * `produce()`; after setup, an error (or cancellation) ends the values channel
+ * with it, so the consumer gets it after every value sent before it.
+ */
 async function runProducer<T>(
   fn: (ctx: ProducerContext<T>) => Promise<void>,
   context: ProducerContextImpl<T>,
   status: TaskStatus,
   values: SendChannel<T>,
-  outcome: Outcome,
 ): Promise<void> {
   context.status = status;
   try {
     await fn(context);
     if (!context.isStarted) status.started(); // returned during setup: an empty stream
+    values.close();
   } catch (error) {
-    if (!context.isStarted) throw error; // a setup error: start(), and so produce(), throws it
-    outcome.failed = true;
-    outcome.failure = error;
-  } finally {
-    values.close(); // the consumer drains what was sent, then learns of the end (or the failure)
-  }
-}
-
-/**
- * The consumer's requests for values, counted; the producer waits for the next
- * one in a ParkingLot. (A memory channel of requests would do the same, with
- * more bookkeeping per value than a counter needs.)
- */
-class Demand {
-  #requested = 0;
-  #granted = 0;
-  readonly #lot = new ParkingLot<void>();
-
-  /** The consumer asks for one more value. */
-  request(): void {
-    this.#requested++;
-    if (this.#lot.size > 0) {
-      this.#granted++;
-      this.#lot.wakeFirst();
+    if (!context.isStarted) {
+      values.close();
+      throw error; // a setup error: start(), and so produce(), throws it
     }
-  }
-
-  /** The producer waits for the next request (a checkpoint). */
-  next(): Promise<void> {
-    const context = current();
-    if (context.node.effective !== null) return Promise.reject(context.node.effective);
-    if (this.#requested > this.#granted) {
-      this.#granted++;
-      return RESOLVED;
-    }
-    return this.#lot.park(context).promise;
+    closeWithFailure(values, error);
   }
 }
 
@@ -215,34 +182,29 @@ class ProducerContextImpl<T> implements ProducerContext<T> {
   status: TaskStatus | undefined;
   isStarted = false;
   readonly #values: SendChannel<T>;
-  readonly #demand: Demand;
-  /** Values the producer may still send without waiting for a new request: the buffer's head start. */
-  #credit: number;
-  readonly #nextRequest = (): Promise<void> => this.#demand.next();
+  /** Whether send() waits for the consumer to ask for the next value (no head start). */
+  readonly #lazy: boolean;
+  readonly #nextRequest = (): Promise<void> => whenReceiverWaits(this.#values);
 
-  constructor(values: SendChannel<T>, demand: Demand, buffer: number) {
+  constructor(values: SendChannel<T>, lazy: boolean) {
     this.#values = values;
-    this.#demand = demand;
-    this.#credit = buffer;
+    this.#lazy = lazy;
   }
 
   started(): Promise<void> {
     if (this.isStarted) return Promise.reject(new Error("started() was called twice by the producer"));
     this.isStarted = true;
     this.status!.started();
-    return this.#demand.next(); // the data phase begins when the consumer first asks
+    return whenReceiverWaits(this.#values); // the data phase begins when the consumer first asks
   }
 
   send(value: T): Promise<void> {
     if (!this.isStarted) return this.started().then(() => this.send(value));
     const sent = this.#values.send(value);
-    if (this.#credit > 0) {
-      this.#credit--;
-      return sent;
-    }
+    if (!this.#lazy) return sent;
     // Return when the consumer asks for the next value. (A send that completed at once returns
     // the shared RESOLVED; skipping the then() for it saves a promise and its adoption.)
-    return sent === RESOLVED ? this.#demand.next() : sent.then(this.#nextRequest);
+    return sent === RESOLVED ? this.#nextRequest() : sent.then(this.#nextRequest);
   }
 }
 
@@ -253,76 +215,30 @@ const unclosedStreams = new FinalizationRegistry<{ cancel(reason?: unknown): voi
   scope.cancel("the producer's stream was garbage-collected without being closed");
 });
 
+/**
+ * The consumer's side is the values channel's receive end: receiving is asking,
+ * since the producer waits for a receiver to wait. A receive() cancelled while
+ * waiting withdraws the request with it.
+ */
 class ProducerStreamImpl<T> implements ProducerStream<T> {
   readonly #values: ReceiveChannel<T>;
   readonly #valuesIterator: AsyncIterator<T>;
-  readonly #demand: Demand;
   readonly #group: TaskGroup;
   readonly #ended: Promise<void>;
-  readonly #outcome: Outcome;
   #closing: Promise<void> | null = null;
-  #failureReported = false;
-  /** Requests sent to the producer whose value has not been received yet. */
-  #requested = 0;
-  /** receive() calls under way. */
-  #receivers = 0;
 
-  constructor(values: ReceiveChannel<T>, demand: Demand, group: TaskGroup, ended: Promise<void>, outcome: Outcome) {
+  constructor(values: ReceiveChannel<T>, group: TaskGroup, ended: Promise<void>) {
     this.#values = values;
     this.#valuesIterator = values[Symbol.asyncIterator]();
-    this.#demand = demand;
     this.#group = group;
     this.#ended = ended;
-    this.#outcome = outcome;
     ended.catch(() => {}); // observed by close(); never an unhandled rejection
   }
 
   receive(): Promise<T> {
-    return this.#next().then(this.#unwrap);
+    if (this.#closing !== null) return this.#closedError();
+    return this.#values.receive();
   }
-
-  /**
-   * The next result of the values channel's iterator, with a request sent to
-   * the producer first. One request per waiting receiver: a receive() cancelled
-   * while waiting leaves its request standing, for the next receive().
-   */
-  #next(): Promise<IteratorResult<T>> {
-    const node = current().node;
-    if (node.effective !== null) return Promise.reject(node.effective);
-    if (this.#closing !== null) return Promise.reject(new ClosedResourceError("receive() on a producer stream that was closed"));
-    this.#receivers++;
-    if (this.#requested < this.#receivers) {
-      this.#requested++;
-      this.#demand.request();
-    }
-    return this.#valuesIterator.next().then(this.#received, this.#receiveFailed);
-  }
-
-  readonly #received = (result: IteratorResult<T>): IteratorResult<T> => {
-    this.#receivers--;
-    if (!result.done) {
-      this.#requested--;
-      return result;
-    }
-    if (this.#outcome.failed && !this.#failureReported) {
-      this.#failureReported = true;
-      throw this.#outcome.failure;
-    }
-    return result;
-  };
-
-  readonly #receiveFailed = (error: unknown): never => {
-    this.#receivers--;
-    if (error instanceof ClosedResourceError && this.#closing !== null) {
-      throw new ClosedResourceError("the producer stream was closed while receive() was waiting");
-    }
-    throw error;
-  };
-
-  readonly #unwrap = (result: IteratorResult<T>): T => {
-    if (result.done) throw new EndOfChannel("receive() after the producer's last value");
-    return result.value;
-  };
 
   close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -341,11 +257,15 @@ class ProducerStreamImpl<T> implements ProducerStream<T> {
       runtime.unblock(task);
       this.#values.close();
     }
-    const { failed, failure } = this.#outcome;
-    if (failed && !this.#failureReported && cancellationOf(failure, null) === undefined) {
-      this.#failureReported = true;
-      throw failure;
-    }
+    // The producer's own failure that the consumer has not seen is not lost: close() throws it.
+    const failure = unseenFailureOf(this.#values);
+    if (failure !== null && cancellationOf(failure.error, null) === undefined) throw failure.error;
+  }
+
+  #closedError(): Promise<never> {
+    const node = current().node;
+    if (node.effective !== null) return Promise.reject(node.effective);
+    return Promise.reject(new ClosedResourceError("receive() on a producer stream that was closed"));
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -354,7 +274,7 @@ class ProducerStreamImpl<T> implements ProducerStream<T> {
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return {
-      next: () => this.#next(),
+      next: () => (this.#closing !== null ? this.#closedError() : this.#valuesIterator.next()),
       // Leaving the loop early (break, return, throw) closes the stream: the producer is
       // cancelled and its cleanup has finished when the loop is left.
       return: async (): Promise<IteratorResult<T>> => {
