@@ -3,18 +3,19 @@
  * process, repetitions interleaved across peers, on the machine's Node and on
  * Node 24; reports medians and ratios to raw in docs/performance.md.
  *
- *   pnpm bench                 full sizes, 3 repetitions, writes docs/performance.md
+ *   pnpm bench                 full sizes, 5 repetitions, writes docs/performance.md
  *   pnpm bench --quick         small sizes, one repetition, checks every result; writes nothing
  *   pnpm bench --only a,b      only these scenarios
  *   pnpm bench --reps 3        repetitions per peer
  *   pnpm bench --node PATH     run on this Node only (repeatable)
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { build } from "esbuild";
 import type { Scenario } from "./scenario.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -32,10 +33,24 @@ const { values: args } = parseArgs({
   },
 });
 const quick = args.quick!;
-const reps = Number(args.reps ?? (quick ? 1 : 3));
+const reps = Number(args.reps ?? (quick ? 1 : 5));
 const node24 = join(root, "tools/node24/node_modules/node/bin/node");
 const nodes = args.node ?? [process.execPath, ...(existsSync(node24) && !quick ? [node24] : [])];
-const tsx = join(root, "node_modules/tsx/dist/esm/index.mjs");
+// The worker, with Quartet (from source), effection, Effect and every scenario, bundled into
+// one JavaScript file: a fresh process then starts in tens of milliseconds, not hundreds.
+const bundleDir = mkdtempSync(join(tmpdir(), "quartet-bench-"));
+const workerBundle = join(bundleDir, "worker.mjs");
+await build({
+  entryPoints: [join(here, "worker.ts")],
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  conditions: ["quartet-source"],
+  outfile: workerBundle,
+  logLevel: "warning",
+});
+process.on("exit", () => rmSync(bundleDir, { recursive: true, force: true }));
 const scenarioNames = readdirSync(join(here, "scenarios"))
   .filter((name) => !args.only || args.only.split(",").includes(name))
   .sort();
@@ -49,7 +64,7 @@ interface Run {
 function runWorker(nodePath: string, scenario: string, peer: PeerName, n: number, warmup: number): Run {
   const output = execFileSync(
     nodePath,
-    ["--expose-gc", "--conditions=quartet-source", "--import", tsx, join(here, "worker.ts"), scenario, peer, String(n), String(warmup)],
+    ["--expose-gc", workerBundle, scenario, peer, String(n), String(warmup)],
     { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 20 },
   );
   return JSON.parse(output.trim().split("\n").at(-1)!) as Run;

@@ -4,7 +4,7 @@
  * then the measured pass of size `n`. Checks both results and prints one JSON
  * line: { ms, metrics, note }.
  *
- * Usage: node --expose-gc --import tsx src/worker.ts <scenario> <peer> <n> [warmup]
+ * Usage (bench.ts bundles it first): node --expose-gc worker.mjs <scenario> <peer> <n> [warmup]
  */
 import type { Meter, Outcome, Peer, Scenario } from "./scenario.js";
 
@@ -16,8 +16,8 @@ if (!scenarioName || !peerName || !Number.isInteger(n) || gc === undefined) {
   throw new Error("usage: node --expose-gc --import tsx worker.ts <scenario> <peer> <n>");
 }
 
-const scenario: Scenario = (await import(`./scenarios/${scenarioName}/scenario.js`)).default;
-const peer: Peer = (await import(`./scenarios/${scenarioName}/${peerName}.js`)).default;
+const scenario: Scenario = (await import(`./scenarios/${scenarioName}/scenario.ts`)).default;
+const peer: Peer = (await import(`./scenarios/${scenarioName}/${peerName}.ts`)).default;
 
 function makeMeter(): Meter & { elapsed(): number } {
   let started = performance.now();
