@@ -1,6 +1,10 @@
 // The test projects: one per package, plus the examples. vitest 4 does not read
 // this file by itself; vitest.config.ts imports it as `test.projects`.
+import { fileURLToPath } from "node:url";
 import { defineProject } from "vitest/config";
+
+/** Checks after every test that it left no timer, socket, process, task or deadline behind. */
+const setupFiles = [fileURLToPath(new URL("./vitest.setup.ts", import.meta.url))];
 
 const shared = {
   // Resolve workspace packages to their TypeScript sources (see the exports maps).
@@ -13,11 +17,11 @@ export default [
       name: "quartet",
       root: "packages/quartet",
       include: ["test/**/*.test.ts"],
-      setupFiles: ["test/setup.ts"],
+      setupFiles,
       // The producer's garbage-collection test calls gc().
       execArgv: ["--expose-gc"],
     }, }),
-  defineProject({ ...shared, test: { name: "testing", root: "packages/testing", include: ["test/**/*.test.ts"], setupFiles: ["test/setup.ts"] } }),
-  defineProject({ ...shared, test: { name: "node", root: "packages/node", include: ["test/**/*.test.ts"], setupFiles: ["test/setup.ts"] } }),
-  defineProject({ ...shared, test: { name: "examples", root: "examples", include: ["test/**/*.test.ts"] } }),
+  defineProject({ ...shared, test: { name: "testing", root: "packages/testing", include: ["test/**/*.test.ts"], setupFiles } }),
+  defineProject({ ...shared, test: { name: "node", root: "packages/node", include: ["test/**/*.test.ts"], setupFiles } }),
+  defineProject({ ...shared, test: { name: "examples", root: "examples", include: ["test/**/*.test.ts"], setupFiles } }),
 ];

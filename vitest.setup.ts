@@ -1,4 +1,4 @@
-// Runs around every test of the package: a test must not leave a timer, a task,
+// Runs around every test of every package (see vitest.workspace.ts): a test must not leave a timer, a task,
 // a deadline, a server, a socket, a pipe, a child process or an open file behind.
 // (vitest keeps a few resources of its own, so each kind is compared with its
 // count before the test.)
