@@ -155,7 +155,7 @@ class TaskGroupImpl implements TaskGroup {
     }
     if (this.#closed) throw new Error(`spawn() into ${this.#describe()} that has already finished`);
     this.#running++;
-    const child = new Child(this.#node, options?.name ?? (fn.name || "anonymous"), this, fn);
+    const child = new Child(this.#node, taskName(fn, options?.name), this, fn);
     this.#node.runtime!.taskStarted(child);
     // Children start together, from one microtask after the spawn() calls: never inside spawn().
     this.#pending.push(child);

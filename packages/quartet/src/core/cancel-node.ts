@@ -68,10 +68,6 @@ export class CancelNode implements DeadlineEntry, Context {
   #lastWaiter: Waiter<any> | null = null;
   #controller: AbortController | null = null;
 
-  get attached(): boolean {
-    return this.#state === State.Attached;
-  }
-
   get entered(): boolean {
     return this.#state !== State.Fresh;
   }
@@ -194,7 +190,7 @@ export class CancelNode implements DeadlineEntry, Context {
     const newlyCancelled = this.effective === null && effective !== null;
     this.effective = effective;
     for (let child = this.#firstChild; child !== null; ) {
-      const next = child.#nextSibling; // propagation may detach nothing, but be safe
+      const next = child.#nextSibling;
       child.#propagate();
       child = next;
     }

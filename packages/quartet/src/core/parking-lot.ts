@@ -49,11 +49,6 @@ export class ParkingLot<T = void> {
     return waiter;
   }
 
-  /** The waiter at the front, without taking it out. */
-  first(): Waiter<T> | null {
-    return this.#head;
-  }
-
   /** Takes the front waiter out of the lot and returns it (still parked: the caller wakes or fails it). */
   shift(): Waiter<T> | null {
     const waiter = this.#head;

@@ -189,12 +189,12 @@ export class Runtime implements RunHooks {
   readonly #onAlarm = (): void => {
     this.#alarm = null;
     this.#alarmAt = Infinity;
-    this.fireDue();
+    this.#fireDue();
     this.#arm();
   };
 
   /** Fires every entry whose deadline has passed, earliest first. */
-  fireDue(): void {
+  #fireDue(): void {
     const heap = this.heap;
     const now = this.clock.now();
     for (let first = heap.peek(); first !== undefined && first.deadline <= now; first = heap.peek()) {
