@@ -3,7 +3,7 @@
 // (vitest keeps a few resources of its own, so each kind is compared with its
 // count before the test.)
 import { afterEach, beforeEach, expect } from "vitest";
-import { currentStatistics } from "quartet/lowlevel";
+import { currentStatistics } from "@quartet/core/lowlevel";
 
 const WATCHED = ["Timeout", "Immediate", "TCPServerWrap", "TCPSocketWrap", "TCPWrap", "PipeWrap", "ProcessWrap", "FileHandle", "FSReqCallback"];
 

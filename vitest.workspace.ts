@@ -14,8 +14,8 @@ const shared = {
 
 export default [
   defineProject({ ...shared, test: {
-      name: "quartet",
-      root: "packages/quartet",
+      name: "core",
+      root: "packages/core",
       include: ["test/**/*.test.ts"],
       setupFiles,
       // The producer's garbage-collection test calls gc().

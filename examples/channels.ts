@@ -1,6 +1,6 @@
 // Channels: a pipeline with fan-out, shut down by closing.
 // Run it with `npx --yes pnpm@12 tsx examples/channels.ts`; docs/channels.md walks through it.
-import { openMemoryChannel, sleep, taskGroup, type ReceiveChannel, type SendChannel } from "quartet";
+import { openMemoryChannel, sleep, taskGroup, type ReceiveChannel, type SendChannel } from "@quartet/core";
 
 // #region stages
 /** Produces the numbers 1..count, then closes its send end: that is how "no more" travels downstream. */

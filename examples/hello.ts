@@ -3,7 +3,7 @@
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { TimeoutError, currentSignal, failAfter, run, sleepForever, taskGroup, type TaskStatus } from "quartet";
+import { TimeoutError, currentSignal, failAfter, run, sleepForever, taskGroup, type TaskStatus } from "@quartet/core";
 
 /** An HTTP service. It reports its port through `status.started()` once it listens, then serves until cancelled. */
 async function greetingService(status: TaskStatus<number>): Promise<void> {

@@ -9,7 +9,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openMemoryChannel, taskGroup, type ReceiveChannel, type SendChannel } from "quartet";
+import { openMemoryChannel, taskGroup, type ReceiveChannel, type SendChannel } from "@quartet/core";
 import { fromReadable, runMain, runProcess, toWritable, type RunningProcess } from "@quartet/node";
 
 /** A request from the log. */

@@ -5,7 +5,7 @@
 import { mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { produce, type ProducerStream } from "quartet";
+import { produce, type ProducerStream } from "@quartet/core";
 
 // #region lines
 /** The lines of a file. Opening it is the setup phase: a missing file makes produce() throw. */

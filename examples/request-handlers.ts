@@ -6,7 +6,7 @@
 // docs/request-handlers.md explains it.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as delay } from "node:timers/promises";
-import { TimeoutError, isCancelled, sleep, type Cancelled } from "quartet";
+import { TimeoutError, isCancelled, sleep, type Cancelled } from "@quartet/core";
 import { runMain, serveHttp, type RequestContext } from "@quartet/node";
 
 /** How long a request may take; small values make the timeouts quick to try. */

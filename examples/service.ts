@@ -3,7 +3,7 @@
 // their cleanup runs, and the program exits with 130.
 // Run it with `npx --yes pnpm@12 tsx examples/service.ts`; docs/services.md explains it.
 import type { AddressInfo } from "node:net";
-import { currentSignal, sleep, taskGroup, type TaskStatus } from "quartet";
+import { currentSignal, sleep, taskGroup, type TaskStatus } from "@quartet/core";
 import { runMain, serveHttp } from "@quartet/node";
 
 // #region service

@@ -2,7 +2,7 @@
 // and runs here as a test in CI.
 // #region imports
 import { describe, expect, it } from "vitest";
-import { TimeoutError, failAfter, now, run, sleep, sleepForever, taskGroup } from "quartet";
+import { TimeoutError, failAfter, now, run, sleep, sleepForever, taskGroup } from "@quartet/core";
 import { MockClock, Sequencer, waitAllTasksBlocked } from "@quartet/testing";
 // #endregion
 

@@ -20,7 +20,7 @@ import type { Scenario } from "./scenario.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = join(here, "../../..");
-const PEERS = ["raw", "quartet", "effection", "effect"] as const;
+const PEERS = ["raw", "@quartet/core", "effection", "effect"] as const;
 type PeerName = (typeof PEERS)[number];
 
 const { values: args } = parseArgs({
@@ -151,8 +151,8 @@ function table(results: Result[]): string {
   for (const { scenario, meta, peers } of results) {
     const h = (peer: PeerName) => peers[peer]?.headline;
     lines.push(
-      `| ${scenario} | ${unitOf(meta)} | ${format(h("raw"))} | ${format(h("quartet"))} | ${format(h("effection"))} | ${format(h("effect"))} | ` +
-        `${ratio(h("quartet"), h("raw"))} | ${ratio(h("effect"), h("quartet"))} | ${ratio(h("effection"), h("quartet"))} |`,
+      `| ${scenario} | ${unitOf(meta)} | ${format(h("raw"))} | ${format(h("@quartet/core"))} | ${format(h("effection"))} | ${format(h("effect"))} | ` +
+        `${ratio(h("@quartet/core"), h("raw"))} | ${ratio(h("effect"), h("@quartet/core"))} | ${ratio(h("effection"), h("@quartet/core"))} |`,
     );
   }
   const extras: string[] = [];

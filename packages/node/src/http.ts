@@ -7,7 +7,7 @@
 
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { CancelScope, TASK_STATUS_IGNORED, isCancelled, now, type TaskStatus } from "quartet";
+import { CancelScope, TASK_STATUS_IGNORED, isCancelled, now, type TaskStatus } from "@quartet/core";
 import { checkListenOptions, printError, serve } from "./internal/serve.js";
 import { requireFunction, requireOptionalDuration } from "./internal/validate.js";
 
@@ -85,7 +85,7 @@ const DISCONNECTED = "the client disconnected before the response was finished";
  * @example
  * ```ts
  * import type { AddressInfo } from "node:net";
- * import { sleep, taskGroup } from "quartet";
+ * import { sleep, taskGroup } from "@quartet/core";
  * import { serveHttp } from "@quartet/node";
  *
  * await taskGroup(async (tg) => {

@@ -6,7 +6,7 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
-import { CancelScope, TASK_STATUS_IGNORED, moveOnAfter, type ReceiveChannel, type TaskStatus } from "quartet";
+import { CancelScope, TASK_STATUS_IGNORED, moveOnAfter, type ReceiveChannel, type TaskStatus } from "@quartet/core";
 import { ProcessError } from "./errors.js";
 import { waitForEvent } from "./internal/events.js";
 import {
@@ -123,7 +123,7 @@ const TAIL_CHARS = 2000;
  * @example
  * A long-running child, streaming its output:
  * ```ts
- * import { taskGroup } from "quartet";
+ * import { taskGroup } from "@quartet/core";
  * import { runProcess, type RunningProcess } from "@quartet/node";
  *
  * await taskGroup(async (tg) => {

@@ -8,7 +8,7 @@
 
 import { AsyncResource } from "node:async_hooks";
 import { Readable } from "node:stream";
-import { BrokenResourceError, CancelScope, EndOfChannel, type ChannelStatistics, type ReceiveChannel } from "quartet";
+import { BrokenResourceError, CancelScope, EndOfChannel, type ChannelStatistics, type ReceiveChannel } from "@quartet/core";
 import { SourceReceiveChannel, type Source } from "./internal/stream-channels.js";
 import { requireMethods, requireOptionalObject } from "./internal/validate.js";
 import { WaitQueue } from "./internal/wait-queue.js";
@@ -120,7 +120,7 @@ export interface ReadableFromOptions {
  * ```ts
  * import { createWriteStream } from "node:fs";
  * import { pipeline } from "node:stream/promises";
- * import { openMemoryChannel, taskGroup } from "quartet";
+ * import { openMemoryChannel, taskGroup } from "@quartet/core";
  * import { readableFrom } from "@quartet/node";
  *
  * const [send, receive] = openMemoryChannel<string>();

@@ -5,8 +5,8 @@
  */
 
 import { inspect } from "node:util";
-import { CancelScope, run } from "quartet";
-import { tasksOfError } from "quartet/lowlevel";
+import { CancelScope, run } from "@quartet/core";
+import { tasksOfError } from "@quartet/core/lowlevel";
 import { describe, requireFunction, requireOptionalObject } from "./internal/validate.js";
 
 /** Options of {@link runMain}. */
@@ -46,7 +46,7 @@ const SIGNALS = Object.keys(EXIT_CODES) as HandledSignal[];
  *
  * @example
  * ```ts
- * import { sleepForever } from "quartet";
+ * import { sleepForever } from "@quartet/core";
  * import { runMain } from "@quartet/node";
  *
  * await runMain(async () => {

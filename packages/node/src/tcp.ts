@@ -6,7 +6,7 @@
  */
 
 import { connect, createServer, type AddressInfo, type Socket } from "node:net";
-import { TASK_STATUS_IGNORED, isCancelled, type ReceiveChannel, type TaskStatus } from "quartet";
+import { TASK_STATUS_IGNORED, isCancelled, type ReceiveChannel, type TaskStatus } from "@quartet/core";
 import { waitForEvent } from "./internal/events.js";
 import { checkListenOptions, printError, serve } from "./internal/serve.js";
 import { requireFunction, requirePort, requireString } from "./internal/validate.js";
@@ -128,7 +128,7 @@ export interface ServeTcpOptions {
  * @example
  * ```ts
  * import type { AddressInfo } from "node:net";
- * import { taskGroup } from "quartet";
+ * import { taskGroup } from "@quartet/core";
  * import { openTcpStream, serveTcp } from "@quartet/node";
  *
  * await taskGroup(async (tg) => {

@@ -6,7 +6,7 @@
  */
 
 import { AsyncResource } from "node:async_hooks";
-import { BrokenResourceError, CancelScope, EndOfChannel, type ChannelStatistics, type ReceiveChannel } from "quartet";
+import { BrokenResourceError, CancelScope, EndOfChannel, type ChannelStatistics, type ReceiveChannel } from "@quartet/core";
 import { SinkSendChannel, SourceReceiveChannel, type Sink, type Source } from "./internal/stream-channels.js";
 import { requireMethods } from "./internal/validate.js";
 import { WaitQueue } from "./internal/wait-queue.js";
@@ -26,7 +26,7 @@ import type { WritableChannel } from "./writable.js";
  *
  * @example
  * ```ts
- * import { currentSignal, moveOnAfter } from "quartet";
+ * import { currentSignal, moveOnAfter } from "@quartet/core";
  * import { fromReadableStream } from "@quartet/node";
  *
  * await moveOnAfter(5000, async () => {
@@ -232,7 +232,7 @@ class StreamSink<T> implements Sink<T> {
  *
  * @example
  * ```ts
- * import { openMemoryChannel, taskGroup } from "quartet";
+ * import { openMemoryChannel, taskGroup } from "@quartet/core";
  * import { readableStreamFrom } from "@quartet/node";
  *
  * const [send, receive] = openMemoryChannel<string>();

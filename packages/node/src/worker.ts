@@ -8,8 +8,8 @@ import { availableParallelism } from "node:os";
 import { isAbsolute } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker, type Transferable } from "node:worker_threads";
-import { CancelScope, CapacityLimiter } from "quartet";
-import { parkCurrentTask } from "quartet/lowlevel";
+import { CancelScope, CapacityLimiter } from "@quartet/core";
+import { parkCurrentTask } from "@quartet/core/lowlevel";
 import { describe, requireOptionalObject } from "./internal/validate.js";
 
 /** Options of {@link runInWorker}. */

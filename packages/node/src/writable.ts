@@ -5,7 +5,7 @@
  */
 
 import type { Writable } from "node:stream";
-import { BrokenResourceError, type ChannelStatistics, type SendChannel } from "quartet";
+import { BrokenResourceError, type ChannelStatistics, type SendChannel } from "@quartet/core";
 import { SinkSendChannel, type Sink } from "./internal/stream-channels.js";
 import { requireMethods } from "./internal/validate.js";
 import { WaitQueue } from "./internal/wait-queue.js";

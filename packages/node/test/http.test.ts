@@ -2,7 +2,7 @@ import { request as httpRequest, type ClientRequest, type IncomingMessage } from
 import type { AddressInfo } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { Cancelled, CancelScope, Event, abortable, currentSignal, run, sleep, sleepForever, taskGroup } from "quartet";
+import { Cancelled, CancelScope, Event, abortable, currentSignal, run, sleep, sleepForever, taskGroup } from "@quartet/core";
 import { MockClock, waitAllTasksBlocked } from "@quartet/testing";
 import { fromReadable, serveHttp, toWritable, type HttpHandler, type ServeHttpOptions } from "../src/index.js";
 

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Cancelled, CancelScope, EndOfChannel, taskGroup, type TaskGroup } from "quartet";
+import { Cancelled, CancelScope, EndOfChannel, taskGroup, type TaskGroup } from "@quartet/core";
 import { ProcessError, runProcess, type RunningProcess } from "../src/index.js";
 import { temporaryDirectory } from "./helpers.js";
 

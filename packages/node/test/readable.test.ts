@@ -13,7 +13,7 @@ import {
   WouldBlock,
   openMemoryChannel,
   taskGroup,
-} from "quartet";
+} from "@quartet/core";
 import { waitAllTasksBlocked } from "@quartet/testing";
 import { fromReadable, readableFrom } from "../src/index.js";
 import { random, socketPair, temporaryDirectory } from "./helpers.js";

@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo } from "node:net";
 import { once } from "node:events";
 import { describe, expect, it } from "vitest";
-import { Cancelled, CancelScope, EndOfChannel, Event, isCancelled, sleepForever, taskGroup } from "quartet";
+import { Cancelled, CancelScope, EndOfChannel, Event, isCancelled, sleepForever, taskGroup } from "@quartet/core";
 import { waitAllTasksBlocked } from "@quartet/testing";
 import { openTcpStream, serveTcp, type ServeTcpOptions, type TcpStream } from "../src/index.js";
 

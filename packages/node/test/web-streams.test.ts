@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BrokenResourceError, CancelScope, Cancelled, ClosedResourceError, EndOfChannel, WouldBlock, openMemoryChannel, taskGroup } from "quartet";
+import { BrokenResourceError, CancelScope, Cancelled, ClosedResourceError, EndOfChannel, WouldBlock, openMemoryChannel, taskGroup } from "@quartet/core";
 import { waitAllTasksBlocked } from "@quartet/testing";
 import { fromReadableStream, readableStreamFrom, toWritableStream } from "../src/index.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CancelScope, CapacityLimiter, all, taskGroup } from "quartet";
+import { CancelScope, CapacityLimiter, all, taskGroup } from "@quartet/core";
 import { runInWorker } from "../src/index.js";
 
 const fixture = (name: string) => new URL(`fixtures/${name}.mjs`, import.meta.url);

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { BrokenResourceError, CancelScope, Cancelled, ClosedResourceError, WouldBlock, checkpoint, taskGroup } from "quartet";
+import { BrokenResourceError, CancelScope, Cancelled, ClosedResourceError, WouldBlock, checkpoint, taskGroup } from "@quartet/core";
 import { waitAllTasksBlocked } from "@quartet/testing";
 import { toWritable } from "../src/index.js";
 import { random, socketPair, temporaryDirectory } from "./helpers.js";

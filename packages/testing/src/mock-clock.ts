@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Clock, ClockAlarm, RunHooks } from "quartet/lowlevel";
+import type { Clock, ClockAlarm, RunHooks } from "@quartet/core/lowlevel";
 
 /** Options of {@link MockClock}. */
 export interface MockClockOptions {
@@ -38,7 +38,7 @@ interface Alarm {
  *
  * @example
  * ```ts
- * import { run, sleep, now } from "quartet";
+ * import { run, sleep, now } from "@quartet/core";
  * import { MockClock } from "@quartet/testing";
  *
  * await run(async () => {

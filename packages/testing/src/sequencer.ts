@@ -4,8 +4,8 @@
  * @module
  */
 
-import { checkpoint, isCancelled } from "quartet";
-import { parkCurrentTask, type ParkedTask } from "quartet/lowlevel";
+import { checkpoint, isCancelled } from "@quartet/core";
+import { parkCurrentTask, type ParkedTask } from "@quartet/core/lowlevel";
 
 /**
  * Makes tasks take turns in a fixed order, as trio's `Sequencer` does: a task
@@ -18,7 +18,7 @@ import { parkCurrentTask, type ParkedTask } from "quartet/lowlevel";
  *
  * @example
  * ```ts
- * import { taskGroup } from "quartet";
+ * import { taskGroup } from "@quartet/core";
  * import { Sequencer } from "@quartet/testing";
  *
  * const seq = new Sequencer();

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { currentRunHooks, parkCurrentTask } from "quartet/lowlevel";
+import { currentRunHooks, parkCurrentTask } from "@quartet/core/lowlevel";
 
 /**
  * Resolves once every task of the current run (the caller included, which is
@@ -18,7 +18,7 @@ import { currentRunHooks, parkCurrentTask } from "quartet/lowlevel";
  *
  * @example
  * ```ts
- * import { sleepForever, taskGroup } from "quartet";
+ * import { sleepForever, taskGroup } from "@quartet/core";
  * import { waitAllTasksBlocked } from "@quartet/testing";
  *
  * await taskGroup(async (tg) => {

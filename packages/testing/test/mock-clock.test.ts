@@ -13,7 +13,7 @@ import {
   sleepForever,
   sleepUntil,
   taskGroup,
-} from "quartet";
+} from "@quartet/core";
 import { MockClock } from "../src/index.js";
 
 const HOUR = 3_600_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CancelScope, run, sleep, taskGroup } from "quartet";
+import { CancelScope, run, sleep, taskGroup } from "@quartet/core";
 import { MockClock, Sequencer } from "../src/index.js";
 
 describe("Sequencer", () => {

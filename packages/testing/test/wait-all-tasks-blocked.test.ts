@@ -1,6 +1,6 @@
 import { setTimeout as hostDelay } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { CancelScope, checkpoint, moveOnAfter, run, sleep, sleepForever, taskGroup } from "quartet";
+import { CancelScope, checkpoint, moveOnAfter, run, sleep, sleepForever, taskGroup } from "@quartet/core";
 import { MockClock, waitAllTasksBlocked } from "../src/index.js";
 
 describe("waitAllTasksBlocked", () => {

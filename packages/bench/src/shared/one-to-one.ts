@@ -4,7 +4,7 @@
  */
 import { Effect, Fiber, Pull, Queue, type Cause } from "effect";
 import { createChannel, run, spawn } from "effection";
-import { openMemoryChannel, taskGroup } from "quartet";
+import { openMemoryChannel, taskGroup } from "@quartet/core";
 import { RawChannel } from "../raw-channel.js";
 import type { Peer } from "../scenario.js";
 

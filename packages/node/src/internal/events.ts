@@ -5,7 +5,7 @@
  */
 
 import type { EventEmitter } from "node:events";
-import { parkCurrentTask } from "quartet/lowlevel";
+import { parkCurrentTask } from "@quartet/core/lowlevel";
 
 /** Which of the awaited events came first, and its arguments. */
 export interface Emitted {

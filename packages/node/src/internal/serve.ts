@@ -6,7 +6,7 @@
  */
 
 import type { AddressInfo, Server } from "node:net";
-import { CancelScope, Event, isCancelled, moveOnAfter, taskGroup, type TaskGroup, type TaskStatus } from "quartet";
+import { CancelScope, Event, isCancelled, moveOnAfter, taskGroup, type TaskGroup, type TaskStatus } from "@quartet/core";
 import { waitForEvent } from "./events.js";
 import { describe, requireOptionalDuration, requireOptionalFunction, requireOptionalString, requirePort, requireObject } from "./validate.js";
 

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { ClosedResourceError, EndOfChannel, WouldBlock, checkpoint, isCancelled, type ChannelStatistics, type ReceiveChannel } from "quartet";
+import { ClosedResourceError, EndOfChannel, WouldBlock, checkpoint, isCancelled, type ChannelStatistics, type ReceiveChannel } from "@quartet/core";
 import type { WritableChannel } from "../writable.js";
 import type { WaitQueue } from "./wait-queue.js";
 

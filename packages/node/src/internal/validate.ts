@@ -1,7 +1,7 @@
 /**
  * Argument checks for the public functions of `@quartet/node`. Wrong types
  * throw `TypeError`, bad numbers `RangeError`; messages name the argument and
- * show the value that was given (the same style as `quartet`'s own checks).
+ * show the value that was given (the same style as `@quartet/core`'s own checks).
  *
  * @module
  */

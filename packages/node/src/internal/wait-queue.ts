@@ -9,7 +9,7 @@
  * @module
  */
 
-import { parkCurrentTask, type ParkedTask } from "quartet/lowlevel";
+import { parkCurrentTask, type ParkedTask } from "@quartet/core/lowlevel";
 
 interface Entry {
   parked: ParkedTask<void>;

@@ -1,4 +1,4 @@
-import { sleep, taskGroup } from "quartet";
+import { sleep, taskGroup } from "@quartet/core";
 import type { Peer } from "../../scenario.js";
 import { HOUR } from "./scenario.js";
 

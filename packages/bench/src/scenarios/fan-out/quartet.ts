@@ -1,4 +1,4 @@
-import { openMemoryChannel, taskGroup } from "quartet";
+import { openMemoryChannel, taskGroup } from "@quartet/core";
 import type { Peer } from "../../scenario.js";
 import { CAPACITY, WORKERS, spread } from "./scenario.js";
 

@@ -1,4 +1,4 @@
-import { Event, taskGroup } from "quartet";
+import { Event, taskGroup } from "@quartet/core";
 import type { Peer } from "../../scenario.js";
 
 const peer: Peer = async (n, meter) => {

@@ -1,4 +1,4 @@
-import { openMemoryChannel, taskGroup, type ReceiveChannel } from "quartet";
+import { openMemoryChannel, taskGroup, type ReceiveChannel } from "@quartet/core";
 import type { Peer } from "../../scenario.js";
 import { CAPACITY, STAGES } from "./scenario.js";
 

@@ -1,4 +1,4 @@
-import { produce } from "quartet";
+import { produce } from "@quartet/core";
 import type { Peer } from "../../scenario.js";
 
 const peer: Peer = async (n) => {

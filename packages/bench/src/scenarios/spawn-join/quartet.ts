@@ -1,4 +1,4 @@
-import { taskGroup } from "quartet";
+import { taskGroup } from "@quartet/core";
 import type { Peer } from "../../scenario.js";
 
 const peer: Peer = async (n) => {

@@ -1,4 +1,4 @@
-import { moveOnAfter } from "quartet";
+import { moveOnAfter } from "@quartet/core";
 import type { Peer } from "../../scenario.js";
 import { TIMEOUT } from "./scenario.js";
 

@@ -1,7 +1,7 @@
 // The package's own tests run on virtual time: a MockClock with autojump, so a
 // test that sleeps for an hour takes no real time and its wake-ups happen in a
 // fixed order. @quartet/testing is imported by path because it depends on
-// quartet; a dependency back would make a cycle in the workspace.
+// @quartet/core; a dependency back would make a cycle in the workspace.
 import { run } from "../src/index.js";
 import { MockClock } from "../../testing/src/index.js";
 

@@ -87,7 +87,7 @@ export interface ReceiveChannel<T> extends AsyncIterable<T>, Disposable, AsyncDi
  *
  * @example
  * ```ts
- * import { openMemoryChannel, taskGroup } from "quartet";
+ * import { openMemoryChannel, taskGroup } from "@quartet/core";
  *
  * const [send, receive] = openMemoryChannel<number>(10);
  * await taskGroup(async (tg) => {

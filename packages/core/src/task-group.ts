@@ -54,7 +54,7 @@ export interface TaskStatus<T = void> {
  *
  * @example
  * ```ts
- * import { TASK_STATUS_IGNORED, type TaskStatus } from "quartet";
+ * import { TASK_STATUS_IGNORED, type TaskStatus } from "@quartet/core";
  * async function serve(status: TaskStatus<number> = TASK_STATUS_IGNORED) {
  *   status.started(8080);
  * }
@@ -76,7 +76,7 @@ export const TASK_STATUS_IGNORED: TaskStatus<any> = Object.freeze({ started(): v
  *
  * @example
  * ```ts
- * import { sleep, taskGroup } from "quartet";
+ * import { sleep, taskGroup } from "@quartet/core";
  * await taskGroup(async (tg) => {
  *   tg.spawn(async () => { await sleep(10); console.log("first"); });
  *   tg.spawn(async () => { await sleep(20); console.log("second"); });

@@ -22,7 +22,7 @@ export interface EventStatistics {
  *
  * @example
  * ```ts
- * import { Event, sleep, taskGroup } from "quartet";
+ * import { Event, sleep, taskGroup } from "@quartet/core";
  * const ready = new Event();
  * await taskGroup(async (tg) => {
  *   tg.spawn(async () => {
@@ -45,7 +45,7 @@ export class Event {
    *
    * @example
    * ```ts
-   * import { Event } from "quartet";
+   * import { Event } from "@quartet/core";
    * const done = new Event();
    * done.set();
    * console.log(done.isSet()); // true
@@ -62,7 +62,7 @@ export class Event {
    *
    * @example
    * ```ts
-   * import { Event } from "quartet";
+   * import { Event } from "@quartet/core";
    * console.log(new Event().isSet()); // false
    * ```
    */
@@ -77,7 +77,7 @@ export class Event {
    *
    * @example
    * ```ts
-   * import { Event, moveOnAfter } from "quartet";
+   * import { Event, moveOnAfter } from "@quartet/core";
    * const never = new Event();
    * await moveOnAfter(100, () => never.wait()); // gives up after 100 ms
    * ```
@@ -95,7 +95,7 @@ export class Event {
    *
    * @example
    * ```ts
-   * import { Event } from "quartet";
+   * import { Event } from "@quartet/core";
    * console.log(new Event().statistics()); // { tasksWaiting: 0 }
    * ```
    */

@@ -33,7 +33,7 @@ export interface ConditionStatistics {
  *
  * @example
  * ```ts
- * import { Condition, taskGroup } from "quartet";
+ * import { Condition, taskGroup } from "@quartet/core";
  * const changed = new Condition();
  * const items: string[] = [];
  * await taskGroup(async (tg) => {
@@ -59,7 +59,7 @@ export class Condition {
    *
    * @example
    * ```ts
-   * import { Condition, Lock } from "quartet";
+   * import { Condition, Lock } from "@quartet/core";
    * const lock = new Lock();
    * const notEmpty = new Condition(lock);
    * const notFull = new Condition(lock);
@@ -82,7 +82,7 @@ export class Condition {
    *
    * @example
    * ```ts
-   * import { Condition } from "quartet";
+   * import { Condition } from "@quartet/core";
    * const condition = new Condition();
    * using _ = await condition.acquire();
    * ```
@@ -96,7 +96,7 @@ export class Condition {
    *
    * @example
    * ```ts
-   * import { Condition } from "quartet";
+   * import { Condition } from "@quartet/core";
    * const condition = new Condition();
    * using _ = condition.acquireNowait();
    * ```
@@ -110,7 +110,7 @@ export class Condition {
    *
    * @example
    * ```ts
-   * import { Condition } from "quartet";
+   * import { Condition } from "@quartet/core";
    * const condition = new Condition();
    * await condition.acquire();
    * condition.release();
@@ -125,7 +125,7 @@ export class Condition {
    *
    * @example
    * ```ts
-   * import { Condition } from "quartet";
+   * import { Condition } from "@quartet/core";
    * console.log(new Condition().locked()); // false
    * ```
    */
@@ -143,7 +143,7 @@ export class Condition {
    *
    * @example
    * ```ts
-   * import { Condition, taskGroup } from "quartet";
+   * import { Condition, taskGroup } from "@quartet/core";
    * const condition = new Condition();
    * let ready = false;
    * await taskGroup(async (tg) => {
@@ -178,7 +178,7 @@ export class Condition {
    *
    * @example
    * ```ts
-   * import { Condition } from "quartet";
+   * import { Condition } from "@quartet/core";
    * const condition = new Condition();
    * using _ = await condition.acquire();
    * condition.notify(2);
@@ -198,7 +198,7 @@ export class Condition {
    *
    * @example
    * ```ts
-   * import { Condition } from "quartet";
+   * import { Condition } from "@quartet/core";
    * const condition = new Condition();
    * using _ = await condition.acquire();
    * condition.notifyAll();
@@ -214,7 +214,7 @@ export class Condition {
    *
    * @example
    * ```ts
-   * import { Condition } from "quartet";
+   * import { Condition } from "@quartet/core";
    * console.log(new Condition().statistics().tasksWaiting); // 0
    * ```
    */

@@ -23,7 +23,7 @@ import { current } from "./context.js";
  *
  * @example
  * ```ts
- * import { CancelScope, Cancelled, sleep } from "quartet";
+ * import { CancelScope, Cancelled, sleep } from "@quartet/core";
  * const scope = new CancelScope();
  * await scope.run(async () => {
  *   scope.cancel("no longer needed");
@@ -108,7 +108,7 @@ function summarize(error: unknown): string {
  *
  * @example
  * ```ts
- * import { isCancelled, sleep } from "quartet";
+ * import { isCancelled, sleep } from "@quartet/core";
  * try {
  *   await sleep(100);
  * } catch (err) {

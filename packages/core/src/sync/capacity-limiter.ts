@@ -35,7 +35,7 @@ export interface CapacityLimiterStatistics {
  *
  * @example
  * ```ts
- * import { CapacityLimiter, sleep, taskGroup } from "quartet";
+ * import { CapacityLimiter, sleep, taskGroup } from "@quartet/core";
  * const downloads = new CapacityLimiter(3);
  * await taskGroup(async (tg) => {
  *   for (let i = 0; i < 10; i++) {
@@ -64,7 +64,7 @@ export class CapacityLimiter {
    *
    * @example
    * ```ts
-   * import { CapacityLimiter } from "quartet";
+   * import { CapacityLimiter } from "@quartet/core";
    * const limiter = new CapacityLimiter(4);
    * console.log(limiter.availableTokens); // 4
    * ```
@@ -81,7 +81,7 @@ export class CapacityLimiter {
    *
    * @example
    * ```ts
-   * import { CapacityLimiter } from "quartet";
+   * import { CapacityLimiter } from "@quartet/core";
    * const limiter = new CapacityLimiter(1);
    * limiter.totalTokens = 8;
    * console.log(limiter.availableTokens); // 8
@@ -119,7 +119,7 @@ export class CapacityLimiter {
    *
    * @example
    * ```ts
-   * import { CapacityLimiter } from "quartet";
+   * import { CapacityLimiter } from "@quartet/core";
    * const limiter = new CapacityLimiter(2);
    * using _ = await limiter.acquire();
    * console.log(limiter.borrowedTokens); // 1
@@ -142,7 +142,7 @@ export class CapacityLimiter {
    *
    * @example
    * ```ts
-   * import { CapacityLimiter, WouldBlock } from "quartet";
+   * import { CapacityLimiter, WouldBlock } from "@quartet/core";
    * const limiter = new CapacityLimiter(1);
    * try {
    *   using _ = limiter.acquireNowait();
@@ -165,7 +165,7 @@ export class CapacityLimiter {
    *
    * @example
    * ```ts
-   * import { CapacityLimiter } from "quartet";
+   * import { CapacityLimiter } from "@quartet/core";
    * const limiter = new CapacityLimiter(1);
    * await limiter.acquire();
    * limiter.release();
@@ -186,7 +186,7 @@ export class CapacityLimiter {
    *
    * @example
    * ```ts
-   * import { CapacityLimiter } from "quartet";
+   * import { CapacityLimiter } from "@quartet/core";
    * const { borrowedTokens, totalTokens } = new CapacityLimiter(2).statistics();
    * console.log(borrowedTokens, totalTokens); // 0 2
    * ```

@@ -22,7 +22,7 @@ export interface TimeoutOptions {
  *
  * @example
  * ```ts
- * import { moveOnAfter, sleep } from "quartet";
+ * import { moveOnAfter, sleep } from "@quartet/core";
  * const value = await moveOnAfter(10, async () => {
  *   await sleep(1000);
  *   return "slow";
@@ -64,7 +64,7 @@ export function moveOnAt<T>(
  *
  * @example
  * ```ts
- * import { failAfter, TimeoutError } from "quartet";
+ * import { failAfter, TimeoutError } from "@quartet/core";
  * try {
  *   await failAfter(5000, () => fetch("https://example.com"));
  * } catch (err) {

@@ -44,11 +44,11 @@ const ROOT_VALUES = [
 const LOWLEVEL_VALUES = ["currentRunHooks", "currentStatistics", "currentTaskName", "parkCurrentTask", "systemClock", "tasksOfError"];
 
 describe("public surface", () => {
-  it("quartet exports exactly the documented names", () => {
+  it("@quartet/core exports exactly the documented names", () => {
     expect(Object.keys(quartet).sort()).toEqual([...ROOT_VALUES].sort());
   });
 
-  it("quartet/lowlevel exports exactly the documented hooks", () => {
+  it("@quartet/core/lowlevel exports exactly the documented hooks", () => {
     expect(Object.keys(lowlevel).sort()).toEqual([...LOWLEVEL_VALUES].sort());
   });
 

@@ -47,7 +47,7 @@ export let acquireAs: (lock: Lock, acquisition: Disposable) => Promise<Disposabl
  *
  * @example
  * ```ts
- * import { Lock, sleep, taskGroup } from "quartet";
+ * import { Lock, sleep, taskGroup } from "@quartet/core";
  * const lock = new Lock();
  * await taskGroup(async (tg) => {
  *   for (const name of ["a", "b"]) {
@@ -83,7 +83,7 @@ export class Lock {
    *
    * @example
    * ```ts
-   * import { Lock } from "quartet";
+   * import { Lock } from "@quartet/core";
    * const lock = new Lock();
    * {
    *   using _ = await lock.acquire();
@@ -103,7 +103,7 @@ export class Lock {
    *
    * @example
    * ```ts
-   * import { Lock, WouldBlock } from "quartet";
+   * import { Lock, WouldBlock } from "@quartet/core";
    * const lock = new Lock();
    * try {
    *   using _ = lock.acquireNowait();
@@ -127,7 +127,7 @@ export class Lock {
    *
    * @example
    * ```ts
-   * import { Lock } from "quartet";
+   * import { Lock } from "@quartet/core";
    * const lock = new Lock();
    * await lock.acquire();
    * lock.release();
@@ -159,7 +159,7 @@ export class Lock {
    *
    * @example
    * ```ts
-   * import { Lock } from "quartet";
+   * import { Lock } from "@quartet/core";
    * console.log(new Lock().locked()); // false
    * ```
    */
@@ -172,7 +172,7 @@ export class Lock {
    *
    * @example
    * ```ts
-   * import { Lock } from "quartet";
+   * import { Lock } from "@quartet/core";
    * console.log(new Lock().statistics()); // { locked: false, owner: null, tasksWaiting: 0 }
    * ```
    */

@@ -1,8 +1,8 @@
 /**
- * `quartet/lowlevel`: hooks for code that extends Quartet (custom clocks, test
+ * `@quartet/core/lowlevel`: hooks for code that extends Quartet (custom clocks, test
  * helpers) rather than uses it. Not needed by ordinary programs.
  *
- * @module quartet/lowlevel
+ * @module @quartet/core/lowlevel
  */
 
 import { current } from "./core/context.js";
@@ -21,8 +21,8 @@ export { systemClock, type Clock, type ClockAlarm, type RunHooks } from "./core/
  *
  * @example
  * ```ts
- * import { taskGroup } from "quartet";
- * import { tasksOfError } from "quartet/lowlevel";
+ * import { taskGroup } from "@quartet/core";
+ * import { tasksOfError } from "@quartet/core/lowlevel";
  * try {
  *   await taskGroup(async (tg) => {
  *     tg.spawn(async () => { throw new Error("boom"); }, { name: "worker" });
@@ -42,8 +42,8 @@ export function tasksOfError(error: unknown): readonly string[] {
  *
  * @example
  * ```ts
- * import { taskGroup } from "quartet";
- * import { currentTaskName } from "quartet/lowlevel";
+ * import { taskGroup } from "@quartet/core";
+ * import { currentTaskName } from "@quartet/core/lowlevel";
  * await taskGroup(async (tg) => {
  *   tg.spawn(async () => console.log(currentTaskName()), { name: "worker" }); // "worker"
  * });
@@ -71,8 +71,8 @@ export interface RunStatistics {
  *
  * @example
  * ```ts
- * import { run } from "quartet";
- * import { currentStatistics } from "quartet/lowlevel";
+ * import { run } from "@quartet/core";
+ * import { currentStatistics } from "@quartet/core/lowlevel";
  * await run(async () => {
  *   console.log(currentStatistics().tasksLiving); // 1: main
  * });
@@ -95,7 +95,7 @@ export function currentStatistics(): RunStatistics {
  *
  * @example
  * ```ts
- * import { currentRunHooks } from "quartet/lowlevel";
+ * import { currentRunHooks } from "@quartet/core/lowlevel";
  * const withdraw = currentRunHooks().whenIdle(() => console.log("every task is blocked"));
  * withdraw();
  * ```
@@ -127,7 +127,7 @@ export interface ParkedTask<T> {
  *
  * @example
  * ```ts
- * import { parkCurrentTask, type ParkedTask } from "quartet/lowlevel";
+ * import { parkCurrentTask, type ParkedTask } from "@quartet/core/lowlevel";
  * const queue: ParkedTask<string>[] = [];
  * setTimeout(() => queue.shift()?.wake("hello"), 10);
  * const parked = parkCurrentTask<string>((p) => queue.splice(queue.indexOf(p), 1));

@@ -78,7 +78,7 @@ export interface ProduceOptions {
  *
  * @example
  * ```ts
- * import { produce } from "quartet";
+ * import { produce } from "@quartet/core";
  *
  * await using numbers = await produce<number>(async (ctx) => {
  *   // setup: open connections, files... (errors here are thrown by produce())

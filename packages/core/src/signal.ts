@@ -20,7 +20,7 @@ import { describe } from "./core/validate.js";
  *
  * @example
  * ```ts
- * import { currentSignal, moveOnAfter } from "quartet";
+ * import { currentSignal, moveOnAfter } from "@quartet/core";
  * await moveOnAfter(5000, async () => {
  *   const response = await fetch("https://example.com", { signal: currentSignal() });
  *   console.log(response.status);
@@ -40,7 +40,7 @@ export function currentSignal(): AbortSignal {
  *
  * @example
  * ```ts
- * import { abortable, moveOnAfter } from "quartet";
+ * import { abortable, moveOnAfter } from "@quartet/core";
  * import { readFile } from "node:fs/promises";
  * const text = await moveOnAfter(1000, () => abortable(readFile("/etc/hostname", "utf8")));
  * ```

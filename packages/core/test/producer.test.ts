@@ -318,7 +318,7 @@ describe("produce", () => {
 
   it("cancels the producer of a stream that is garbage-collected without being closed", async () => {
     const gc = (globalThis as { gc?: () => void }).gc;
-    expect(gc, "the quartet test project runs with --expose-gc").toBeTypeOf("function");
+    expect(gc, "the core test project runs with --expose-gc").toBeTypeOf("function");
     const log: string[] = [];
     let finished!: () => void;
     const cleanedUp = new Promise<void>((resolve) => (finished = resolve));

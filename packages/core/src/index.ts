@@ -1,7 +1,7 @@
 /**
  * Quartet: structured concurrency for TypeScript on Node.js, modeled on trio.
  *
- * @module quartet
+ * @module @quartet/core
  */
 
 export { run, type RunOptions } from "./run.js";

@@ -15,7 +15,7 @@ import { requireDeadline, requireDuration } from "./core/validate.js";
  *
  * @example
  * ```ts
- * import { sleep } from "quartet";
+ * import { sleep } from "@quartet/core";
  * await sleep(250);
  * ```
  */
@@ -30,7 +30,7 @@ export async function sleep(ms: number): Promise<void> {
  *
  * @example
  * ```ts
- * import { now, sleepUntil } from "quartet";
+ * import { now, sleepUntil } from "@quartet/core";
  * const start = now();
  * await sleepUntil(start + 100);
  * ```
@@ -46,7 +46,7 @@ export async function sleepUntil(deadline: number): Promise<void> {
  *
  * @example
  * ```ts
- * import { moveOnAfter, sleepForever } from "quartet";
+ * import { moveOnAfter, sleepForever } from "@quartet/core";
  * await moveOnAfter(100, () => sleepForever());
  * ```
  */

@@ -13,7 +13,7 @@ import { current } from "./core/context.js";
  *
  * @example
  * ```ts
- * import { CancelScope, now } from "quartet";
+ * import { CancelScope, now } from "@quartet/core";
  * const scope = new CancelScope({ deadline: now() + 1000 });
  * ```
  */
@@ -28,7 +28,7 @@ export function now(): number {
  *
  * @example
  * ```ts
- * import { currentEffectiveDeadline, moveOnAfter, now } from "quartet";
+ * import { currentEffectiveDeadline, moveOnAfter, now } from "@quartet/core";
  * await moveOnAfter(100, async () => {
  *   console.log(currentEffectiveDeadline() - now()); // about 100
  * });

@@ -17,7 +17,7 @@ import { taskGroup } from "./task-group.js";
  *
  * @example
  * ```ts
- * import { all, sleep } from "quartet";
+ * import { all, sleep } from "@quartet/core";
  * const [a, b] = await all([
  *   async () => { await sleep(20); return 1; },
  *   async () => { await sleep(10); return 2; },
@@ -55,7 +55,7 @@ export async function all<T>(fns: ReadonlyArray<() => Promise<T> | T>): Promise<
  *
  * @example
  * ```ts
- * import { race, sleep } from "quartet";
+ * import { race, sleep } from "@quartet/core";
  * const winner = await race([
  *   async () => { await sleep(50); return "slow"; },
  *   async () => { await sleep(10); return "fast"; },

@@ -16,7 +16,7 @@ import { current } from "./core/context.js";
  *
  * @example
  * ```ts
- * import { checkpoint } from "quartet";
+ * import { checkpoint } from "@quartet/core";
  * let sum = 0;
  * for (let i = 0; i < 10_000_000; i++) {
  *   sum += i;

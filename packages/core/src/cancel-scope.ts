@@ -31,7 +31,7 @@ export interface CancelScopeOptions {
  *
  * @example
  * ```ts
- * import { CancelScope, now, sleep } from "quartet";
+ * import { CancelScope, now, sleep } from "@quartet/core";
  * const scope = new CancelScope({ deadline: now() + 50 });
  * const result = await scope.run(async () => {
  *   await sleep(1000);

@@ -26,7 +26,7 @@ export interface RunOptions {
  *
  * @example
  * ```ts
- * import { run, sleep, taskGroup } from "quartet";
+ * import { run, sleep, taskGroup } from "@quartet/core";
  * await run(async () => {
  *   await taskGroup(async (tg) => {
  *     tg.spawn(() => sleep(10));

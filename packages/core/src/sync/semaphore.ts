@@ -37,7 +37,7 @@ export interface SemaphoreStatistics {
  *
  * @example
  * ```ts
- * import { Semaphore, sleep, taskGroup } from "quartet";
+ * import { Semaphore, sleep, taskGroup } from "@quartet/core";
  * const slots = new Semaphore(2);
  * await taskGroup(async (tg) => {
  *   for (let i = 0; i < 5; i++) {
@@ -61,7 +61,7 @@ export class Semaphore {
    *
    * @example
    * ```ts
-   * import { Semaphore } from "quartet";
+   * import { Semaphore } from "@quartet/core";
    * const binary = new Semaphore(1, { max: 1 });
    * console.log(binary.value, binary.max); // 1 1
    * ```
@@ -99,7 +99,7 @@ export class Semaphore {
    *
    * @example
    * ```ts
-   * import { Semaphore } from "quartet";
+   * import { Semaphore } from "@quartet/core";
    * const permits = new Semaphore(1);
    * {
    *   using _ = await permits.acquire();
@@ -127,7 +127,7 @@ export class Semaphore {
    *
    * @example
    * ```ts
-   * import { Semaphore, WouldBlock } from "quartet";
+   * import { Semaphore, WouldBlock } from "@quartet/core";
    * const permits = new Semaphore(0);
    * try {
    *   permits.acquireNowait();
@@ -149,7 +149,7 @@ export class Semaphore {
    *
    * @example
    * ```ts
-   * import { Semaphore } from "quartet";
+   * import { Semaphore } from "@quartet/core";
    * const permits = new Semaphore(0);
    * permits.release();
    * console.log(permits.value); // 1
@@ -167,7 +167,7 @@ export class Semaphore {
    *
    * @example
    * ```ts
-   * import { Semaphore } from "quartet";
+   * import { Semaphore } from "@quartet/core";
    * console.log(new Semaphore(1).statistics()); // { tasksWaiting: 0 }
    * ```
    */
