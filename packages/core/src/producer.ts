@@ -16,7 +16,11 @@ import { taskGroup, type TaskGroup, type TaskStatus } from "./task-group.js";
 
 // ------------------------------------------------------------------- public types
 
-/** What a producer function gets: the handshake that ends setup, and the way to send values. */
+/**
+ * What a producer function gets: the handshake that ends setup, and the way to
+ * send values. Its functions need no `this`, so they can be destructured:
+ * `produce(async ({ started, send }) => …)`.
+ */
 export interface ProducerContext<T> {
   /**
    * Ends the setup phase: `produce()` resolves with the stream. Waits until the
@@ -191,21 +195,23 @@ class ProducerContextImpl<T> implements ProducerContext<T> {
     this.#lazy = lazy;
   }
 
-  started(): Promise<void> {
+  // Arrow functions, so that a producer may take them off the context: `async ({ send }) => …`.
+
+  readonly started = (): Promise<void> => {
     if (this.isStarted) return Promise.reject(new Error("started() was called twice by the producer"));
     this.isStarted = true;
     this.status!.started();
     return whenReceiverWaits(this.#values); // the data phase begins when the consumer first asks
-  }
+  };
 
-  send(value: T): Promise<void> {
+  readonly send = (value: T): Promise<void> => {
     if (!this.isStarted) return this.started().then(() => this.send(value));
     const sent = this.#values.send(value);
     if (!this.#lazy) return sent;
     // Return when the consumer asks for the next value. (A send that completed at once returns
     // the shared RESOLVED; skipping the then() for it saves a promise and its adoption.)
     return sent === RESOLVED ? this.#nextRequest() : sent.then(this.#nextRequest);
-  }
+  };
 }
 
 // ------------------------------------------------------------------- consumer side

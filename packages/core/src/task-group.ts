@@ -42,7 +42,8 @@ export interface TaskGroup {
 /**
  * Passed to a task started with `TaskGroup.start`: call `started(value)` once
  * the task is ready to be used. The type parameter is the type of the value;
- * with `TaskStatus` (void) call `started()` with no argument.
+ * with `TaskStatus` (void) call `started()` with no argument. `started` needs
+ * no `this`: it may be passed on by itself, as a callback.
  */
 export interface TaskStatus<T = void> {
   started(value: T): void;
@@ -334,7 +335,8 @@ class StartStatus<T> implements TaskStatus<T> {
     });
   }
 
-  started(value: T): void {
+  /** An arrow function, so that it can be passed on by itself: `server.once("listening", status.started)`. */
+  readonly started = (value: T): void => {
     if (this.#called) throw new Error(`started() was called twice by task "${this.#task.name}"; start() keeps the first value`);
     if (this.#ended) throw new Error(`started() was called by task "${this.#task.name}" after it had returned`);
     this.#called = true;
@@ -344,7 +346,7 @@ class StartStatus<T> implements TaskStatus<T> {
     this.#group.adopt(this.#node);
     this.#moved = true;
     this.#resolve(value);
-  }
+  };
 
   ended(failed: boolean, error: unknown): void {
     this.#ended = true;

@@ -46,6 +46,17 @@ describe("produce", () => {
     await expect(stream.receive()).rejects.toBeInstanceOf(EndOfChannel);
   }));
 
+  it("lets the producer take started and send off its context", virtual(async () => {
+    await using stream = await produce<number>(async ({ started, send }) => {
+      await started();
+      await send(1);
+      await send(2);
+    });
+    const got: number[] = [];
+    for await (const value of stream) got.push(value);
+    expect(got).toEqual([1, 2]);
+  }));
+
   it("resolves only after setup, before anything of the data phase has run", virtual(async () => {
     const log: string[] = [];
     const started = now();

@@ -71,6 +71,18 @@ describe("TaskGroup.start", () => {
     expect(log).toEqual(["task cleaned up", "start() threw", "sibling unaffected"]);
   }));
 
+  it("lets started be passed on by itself, as a callback", virtual(async () => {
+    const result = await taskGroup(async (tg) => {
+      const value = await tg.start<string>(async ({ started }) => {
+        const ready = (callback: (value: string) => void) => callback("listening");
+        ready(started);
+        await sleep(1);
+      });
+      return value;
+    });
+    expect(result).toBe("listening");
+  }));
+
   it("sends an error from after started() into the group", virtual(async () => {
     const late = new Error("crashed while serving");
     const log: string[] = [];
