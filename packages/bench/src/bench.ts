@@ -1,18 +1,20 @@
 /**
  * `pnpm bench`: runs every scenario for every peer, each run in a fresh
  * process, repetitions interleaved across peers, on the machine's Node and on
- * Node 24; reports medians and ratios to raw in docs/performance.md.
+ * Node 24; reports medians and ratios to raw.
  *
- *   pnpm bench                 full sizes, 5 repetitions, writes docs/performance.md
+ *   pnpm bench                 full sizes, 5 repetitions, writes packages/bench/results/performance.md (untracked)
+ *   pnpm bench --write-docs    the same, and updates the tables of docs/performance.md (keeping its analysis)
+ *   pnpm bench --out FILE      writes the report to FILE instead
  *   pnpm bench --quick         small sizes, one repetition, checks every result; writes nothing
  *   pnpm bench --only a,b      only these scenarios
  *   pnpm bench --reps 3        repetitions per peer
  *   pnpm bench --node PATH     run on this Node only (repeatable)
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
@@ -20,7 +22,7 @@ import type { Scenario } from "./scenario.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = join(here, "../../..");
-const PEERS = ["raw", "@quartet/core", "effection", "effect"] as const;
+const PEERS = ["raw", "quartet", "effection", "effect"] as const;
 type PeerName = (typeof PEERS)[number];
 
 const { values: args } = parseArgs({
@@ -30,11 +32,12 @@ const { values: args } = parseArgs({
     only: { type: "string" },
     node: { type: "string", multiple: true },
     out: { type: "string" },
+    "write-docs": { type: "boolean", default: false },
   },
 });
 const quick = args.quick!;
 const reps = Number(args.reps ?? (quick ? 1 : 5));
-const node24 = join(root, "tools/node24/node_modules/node/bin/node");
+const node24 = join(root, "tools/runtimes/node_modules/node/bin/node");
 const nodes = args.node ?? [process.execPath, ...(existsSync(node24) && !quick ? [node24] : [])];
 // The worker, with Quartet (from source), effection, Effect and every scenario, bundled into
 // one JavaScript file: a fresh process then starts in tens of milliseconds, not hundreds.
@@ -95,6 +98,9 @@ async function measure(nodePath: string): Promise<{ version: string; results: Re
     const meta: Scenario = (await import(`./scenarios/${scenario}/scenario.js`)).default;
     const n = quick ? meta.size.quick : meta.size.full;
     const available = PEERS.filter((peer) => existsSync(join(here, "scenarios", scenario, `${peer}.ts`)));
+    if (!available.includes("raw") || !available.includes("quartet")) {
+      throw new Error(`scenario ${scenario} needs at least raw.ts and quartet.ts; it has ${available.join(", ") || "no peer"}`);
+    }
     const runs = new Map<PeerName, Run[]>(available.map((peer) => [peer, []]));
     for (let rep = 0; rep < reps; rep++) {
       // Interleave, and rotate who goes first, so that drift in the machine's speed hits every peer alike.
@@ -151,8 +157,8 @@ function table(results: Result[]): string {
   for (const { scenario, meta, peers } of results) {
     const h = (peer: PeerName) => peers[peer]?.headline;
     lines.push(
-      `| ${scenario} | ${unitOf(meta)} | ${format(h("raw"))} | ${format(h("@quartet/core"))} | ${format(h("effection"))} | ${format(h("effect"))} | ` +
-        `${ratio(h("@quartet/core"), h("raw"))} | ${ratio(h("effect"), h("@quartet/core"))} | ${ratio(h("effection"), h("@quartet/core"))} |`,
+      `| ${scenario} | ${unitOf(meta)} | ${format(h("raw"))} | ${format(h("quartet"))} | ${format(h("effection"))} | ${format(h("effect"))} | ` +
+        `${ratio(h("quartet"), h("raw"))} | ${ratio(h("effect"), h("quartet"))} | ${ratio(h("effection"), h("quartet"))} |`,
     );
   }
   const extras: string[] = [];
@@ -169,7 +175,8 @@ const started = new Date();
 const measured = [];
 for (const nodePath of nodes) measured.push(await measure(nodePath));
 
-const command = `npx --yes pnpm@12 bench${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(" ")}` : ""}`;
+const shownArgs = process.argv.slice(2).filter((arg) => arg !== "--write-docs"); // how to measure again
+const command = `npx --yes pnpm@12 bench${shownArgs.length ? ` ${shownArgs.join(" ")}` : ""}`;
 const notes = new Map<string, string>();
 for (const { results } of measured) {
   for (const { scenario, peers } of results) {
@@ -207,11 +214,17 @@ const report = [
 if (quick) {
   process.stdout.write(`${report}\nbench --quick: every scenario ran and checked its result.\n`);
 } else {
-  const out = args.out ?? join(root, "docs/performance.md");
-  const existing = existsSync(out) ? (await import("node:fs")).readFileSync(out, "utf8") : "";
-  // Keep the hand-written analysis that follows the generated part.
-  const marker = "<!-- analysis -->";
-  const analysis = existing.includes(marker) ? existing.slice(existing.indexOf(marker)) : `${marker}\n`;
-  writeFileSync(out, `${report}\n${analysis}`);
+  const out = args.out ?? join(here, "../results/performance.md");
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, report);
   process.stdout.write(`wrote ${out}\n`);
+  if (args["write-docs"]) {
+    const docs = join(root, "docs/performance.md");
+    // Keep the hand-written analysis that follows the generated part.
+    const existing = existsSync(docs) ? readFileSync(docs, "utf8") : "";
+    const marker = "<!-- analysis -->";
+    const analysis = existing.includes(marker) ? existing.slice(existing.indexOf(marker)) : `${marker}\n`;
+    writeFileSync(docs, `${report}\n${analysis}`);
+    process.stdout.write(`wrote ${docs}\n`);
+  }
 }

@@ -17,6 +17,16 @@ export interface CancelScopeOptions {
   shield?: boolean;
 }
 
+/** @internal The cancel-tree node of a scope, for the task group that enters it. */
+export let nodeOf: (scope: CancelScope) => CancelNode;
+
+/**
+ * @internal Whether a `Cancelled` (or an AbortError standing for one) that
+ * reached the end of `scope` stops there; records `cancelledCaught` if so. Must
+ * be called before the scope's node is detached.
+ */
+export let catchesAtExit: (scope: CancelScope, error: unknown) => boolean;
+
 /**
  * A region of code that can be cancelled as a whole: `cancel()` makes every
  * checkpoint inside it (and inside every scope nested in it, except behind a
@@ -40,16 +50,6 @@ export interface CancelScopeOptions {
  * console.log(result, scope.cancelledCaught); // undefined true
  * ```
  */
-/** @internal The cancel-tree node of a scope, for the task group that enters it. */
-export let nodeOf: (scope: CancelScope) => CancelNode;
-
-/**
- * @internal Whether a `Cancelled` (or an AbortError standing for one) that
- * reached the end of `scope` stops there; records `cancelledCaught` if so. Must
- * be called before the scope's node is detached.
- */
-export let catchesAtExit: (scope: CancelScope, error: unknown) => boolean;
-
 export class CancelScope {
   readonly #node: CancelNode = new CancelNode();
   #cancelledCaught = false;

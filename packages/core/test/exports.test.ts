@@ -52,11 +52,14 @@ describe("public surface", () => {
     expect(Object.keys(lowlevel).sort()).toEqual([...LOWLEVEL_VALUES].sort());
   });
 
-  it("the package's exports map has the root and the lowlevel entry, each with types", () => {
-    const exportsMap = packageJson.exports as Record<string, Record<string, string> | string>;
+  it("the package's exports map has the root and the lowlevel entry, each with types for import and for require", () => {
+    const exportsMap: Record<string, unknown> = packageJson.exports;
     expect(Object.keys(exportsMap).sort()).toEqual([".", "./lowlevel", "./package.json"]);
     for (const entry of [".", "./lowlevel"]) {
-      expect(exportsMap[entry]).toMatchObject({ types: expect.stringMatching(/\.d\.ts$/), default: expect.stringMatching(/\.js$/) });
+      expect(exportsMap[entry]).toMatchObject({
+        import: { types: expect.stringMatching(/\.d\.ts$/), default: expect.stringMatching(/\.js$/) },
+        require: { types: expect.stringMatching(/\.d\.cts$/), default: expect.stringMatching(/\.cjs$/) },
+      });
     }
   });
 

@@ -1,0 +1,154 @@
+// The consumer test: the packages as a user gets them. Run after `pnpm build`
+// (`pnpm test:consumer` does both; `pnpm test` runs it).
+//
+// 1. Packs every public package with pnpm (which rewrites `workspace:` ranges).
+// 2. Installs the tarballs with plain npm into a new project in the system's temp
+//    directory, outside the workspace: @quartet/* come from the tarballs only
+//    (@types/node, as any TypeScript user has it, comes from the registry).
+// 3. There: runs scripts/consumer/app.mjs (import) and app.cjs (require) on the
+//    machine's Node and on every Node of tools/runtimes (the engines floor,
+//    20.19.0 and 22.12.0, and 24); runs app.mjs on Bun and Deno; type-checks
+//    app.ts with moduleResolution node16 and bundler, and app.cts (CommonJS,
+//    node16), strict, without skipLibCheck, with TypeScript 7 and 6; runs publint
+//    and are-the-types-wrong on every tarball (attw's node10 column is ignored:
+//    see README.md, "Supported").
+//
+// Every failure is reported; the script exits 1 if there was any.
+import { execFileSync, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const fixture = join(root, "scripts/consumer");
+const runtimes = join(root, "tools/runtimes/node_modules");
+const keep = process.argv.includes("--keep");
+
+const failures = [];
+function check(label, ok, detail = "") {
+  console.log(`${ok ? "ok  " : "FAIL"} ${label}`);
+  if (!ok) {
+    failures.push(label);
+    if (detail) console.log(detail.trimEnd().replace(/^/gm, "     "));
+  }
+}
+
+/** Runs a command; returns its result without throwing. */
+function exec(command, args, cwd, env = {}) {
+  const result = spawnSync(command, args, { cwd, encoding: "utf8", env: { ...process.env, ...env }, timeout: 120_000 });
+  const output = `${result.stdout ?? ""}${result.stderr ?? ""}${result.error ? String(result.error) : ""}`;
+  return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? "", output };
+}
+
+/** pnpm as the caller ran it (npx pnpm@12, a global pnpm, corepack). */
+function pnpm(args, cwd) {
+  const execpath = process.env.npm_execpath;
+  if (execpath && /pnpm/.test(execpath)) return execFileSync(process.execPath, [execpath, ...args], { cwd, encoding: "utf8" });
+  return execFileSync("pnpm", args, { cwd, encoding: "utf8" });
+}
+
+const work = mkdtempSync(join(tmpdir(), "quartet-consumer-"));
+try {
+  // ---- pack ------------------------------------------------------------------
+  const tarballs = join(work, "tarballs");
+  mkdirSync(tarballs);
+  const packages = readdirSync(join(root, "packages"))
+    .map((dir) => join(root, "packages", dir))
+    .filter((dir) => existsSync(join(dir, "package.json")))
+    .map((dir) => ({ dir, manifest: JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) }))
+    .filter(({ manifest }) => !manifest.private);
+  for (const { dir, manifest } of packages) {
+    if (!existsSync(join(dir, "dist"))) throw new Error(`${manifest.name} has no dist/: run \`pnpm build\` first`);
+    pnpm(["pack", "--pack-destination", tarballs], dir);
+  }
+  const files = readdirSync(tarballs).map((name) => join(tarballs, name));
+  console.log(`packed ${packages.map((p) => p.manifest.name).join(", ")}`);
+
+  // ---- install outside the workspace -------------------------------------------
+  const project = join(work, "project");
+  mkdirSync(project);
+  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "quartet-consumer", private: true, type: "module" }, null, 2));
+  for (const name of readdirSync(fixture)) copyFileSync(join(fixture, name), join(project, name));
+  const install = exec("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...files, "@types/node@^20.19.0"], project);
+  check("npm install of the tarballs", install.status === 0, install.output);
+  if (install.status !== 0) throw new Error("cannot go on without an install");
+  for (const { manifest } of packages) {
+    const installed = readFileSync(join(project, "node_modules", manifest.name, "package.json"), "utf8");
+    check(`${manifest.name}: installed manifest has no workspace: ranges`, !installed.includes("workspace:"), installed);
+  }
+
+  // ---- run ---------------------------------------------------------------------
+  const ran = (result) => result.status === 0 && result.stdout.trimEnd().endsWith("\nok") && result.stderr.trim() === "";
+  const nodes = [
+    [process.execPath, "the machine's Node"],
+    [join(runtimes, "node-20.19.0/bin/node"), "Node 20.19.0 (engines floor)"],
+    [join(runtimes, "node-22.12.0/bin/node"), "Node 22.12.0 (engines floor)"],
+    [join(runtimes, "node/bin/node"), "Node 24"],
+  ];
+  for (const [node, label] of nodes) {
+    if (!existsSync(node)) {
+      check(`${label}: installed under tools/runtimes`, false, `${node} is missing: run pnpm install`);
+      continue;
+    }
+    const version = exec(node, ["--version"], project).stdout.trim();
+    for (const app of ["app.mjs", "app.cjs"]) {
+      const result = exec(node, [app], project);
+      check(`node ${version} ${app} (${app.endsWith(".mjs") ? "import" : "require"})`, ran(result), result.output);
+    }
+  }
+  const bun = join(runtimes, "@oven/bun-linux-x64/bin/bun");
+  const deno = join(runtimes, "@deno/linux-x64-glibc/deno");
+  const optional = process.platform !== "linux" || process.arch !== "x64";
+  for (const [binary, args, label] of [
+    [bun, ["app.mjs"], "bun"],
+    [deno, ["run", "--allow-all", "--no-lock", "app.mjs"], "deno"],
+  ]) {
+    if (!existsSync(binary)) {
+      // The runtimes' npm packages are for Linux x64 (CI's platform); elsewhere say so.
+      check(`${label}: installed under tools/runtimes`, optional, `${binary} is missing: run pnpm install`);
+      continue;
+    }
+    const version = exec(binary, ["--version"], project).stdout.split("\n")[0].trim();
+    const result = exec(binary, args, project, { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" });
+    check(`${label} ${version.replace(/^deno (\S+).*/, "$1")} app.mjs`, ran(result), result.output);
+  }
+
+  // ---- type-check ----------------------------------------------------------------
+  const compilerOptions = { strict: true, noEmit: true, target: "es2022", types: ["node"], skipLibCheck: false };
+  const configs = {
+    "tsconfig.node16.json": { compilerOptions: { ...compilerOptions, module: "node16", moduleResolution: "node16" }, files: ["app.ts"] },
+    "tsconfig.bundler.json": { compilerOptions: { ...compilerOptions, module: "esnext", moduleResolution: "bundler" }, files: ["app.ts"] },
+    "tsconfig.cjs.json": { compilerOptions: { ...compilerOptions, module: "node16", moduleResolution: "node16" }, files: ["app.cts"] },
+  };
+  for (const [name, config] of Object.entries(configs)) writeFileSync(join(project, name), JSON.stringify(config, null, 2));
+  const compilers = [
+    [join(root, "node_modules/typescript"), "TypeScript"],
+    [join(root, "tools/docs/node_modules/typescript"), "TypeScript"],
+  ];
+  for (const [dir, label] of compilers) {
+    const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+    for (const name of Object.keys(configs)) {
+      const result = exec(process.execPath, [join(dir, manifest.bin.tsc), "-p", name], project);
+      check(`${label} ${manifest.version} ${name}`, result.status === 0, result.output);
+    }
+  }
+
+  // ---- lint the tarballs -----------------------------------------------------------
+  for (const file of files) {
+    const name = file.split("/").pop();
+    const publint = exec(process.execPath, [join(root, "node_modules/publint/src/cli.js"), "run", "--strict", file], root);
+    check(`publint ${name}`, publint.status === 0 && !/warning|error|suggestion/i.test(publint.stdout), publint.output);
+    const attw = exec(join(root, "node_modules/.bin/attw"), [file, "--profile", "node16", "--format", "ascii", "--no-emoji", "--no-color"], root);
+    check(`are-the-types-wrong ${name} (node16 from CJS and ESM, bundler)`, attw.status === 0, attw.output);
+  }
+} finally {
+  if (keep) console.log(`kept ${work}`);
+  else rmSync(work, { recursive: true, force: true });
+}
+
+if (failures.length > 0) {
+  console.error(`\nconsumer test: ${failures.length} failure(s): ${failures.join("; ")}`);
+  process.exit(1);
+}
+console.log("\nconsumer test: the packed packages install and run outside the workspace");

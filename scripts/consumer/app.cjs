@@ -1,0 +1,35 @@
+// The same packages through require() (Node loads the ES modules; see engines),
+// run by the consumer test on every Node of the support table.
+"use strict";
+const { Cancelled, TimeoutError, failAfter, sleep, taskGroup } = require("@quartet/core");
+const { currentTaskName } = require("@quartet/core/lowlevel");
+const { MockClock } = require("@quartet/testing");
+const { serveHttp } = require("@quartet/node");
+
+async function main() {
+  // One runtime for import and require: the same classes, the same current task.
+  const esm = await import("@quartet/core");
+  if (esm.Cancelled !== Cancelled || esm.taskGroup !== taskGroup) throw new Error("require() and import gave two copies of @quartet/core");
+  if (typeof MockClock !== "function" || typeof serveHttp !== "function") throw new Error("missing exports");
+
+  const names = [];
+  await taskGroup(async (tg) => {
+    tg.spawn(async () => {
+      await sleep(1);
+      names.push(currentTaskName());
+    }, { name: "worker" });
+  });
+  try {
+    await failAfter(5, () => sleep(60_000));
+    throw new Error("failAfter should have thrown");
+  } catch (error) {
+    if (!(error instanceof esm.TimeoutError) || !(error instanceof TimeoutError)) throw error;
+  }
+  console.log(`require: task ${names.join()}, TimeoutError caught`);
+  console.log("ok");
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,14 @@
+// A CommonJS TypeScript file (node16): the require() entry points' declarations.
+import { taskGroup, type TaskGroup } from "@quartet/core";
+import { currentTaskName } from "@quartet/core/lowlevel";
+import { MockClock } from "@quartet/testing";
+import { runMain } from "@quartet/node";
+
+export async function main(): Promise<string | undefined> {
+  void MockClock;
+  void runMain;
+  return taskGroup(async (tg: TaskGroup) => {
+    tg.spawn(async () => {});
+    return currentTaskName();
+  });
+}

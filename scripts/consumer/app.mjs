@@ -1,0 +1,68 @@
+// A first program as a user writes it, run by the consumer test (scripts/consumer-test.mjs)
+// on the installed tarballs: as ESM on every Node of the support table, on Bun and on Deno.
+import { Readable } from "node:stream";
+import { CancelScope, isCancelled, moveOnAfter, openMemoryChannel, produce, run, sleep, taskGroup } from "@quartet/core";
+import { currentStatistics } from "@quartet/core/lowlevel";
+import { fromReadable, serveHttp } from "@quartet/node";
+import { MockClock, waitAllTasksBlocked } from "@quartet/testing";
+
+const done = [];
+
+// Task groups, start()/started(), channels and cancellation (@quartet/core).
+await taskGroup(async (tg) => {
+  const [send, receive] = openMemoryChannel(1);
+  const ready = await tg.start(async (status) => {
+    status.started("ready");
+    for await (const value of receive) done.push(`received ${value}`);
+  });
+  done.push(ready);
+  await send.send(1);
+  await send.send(2);
+  send.close();
+});
+const result = await moveOnAfter(10, () => sleep(60_000));
+if (result !== undefined) throw new Error("moveOnAfter should have given up");
+const scope = new CancelScope();
+scope.cancel("stop");
+await scope.run(async () => {
+  try {
+    await sleep(1);
+  } catch (error) {
+    if (!isCancelled(error)) throw error;
+    done.push("cancelled");
+    throw error;
+  }
+});
+const numbers = await produce(async ({ send }) => {
+  for (let i = 1; i <= 3; i++) await send(i);
+});
+let sum = 0;
+for await (const n of numbers) sum += n;
+done.push(`produced ${sum}`);
+
+// Virtual time (@quartet/testing): an hour's sleep takes no real time.
+const clock = new MockClock({ autojumpThreshold: 0 });
+const started = performance.now();
+await run(async () => {
+  await taskGroup(async (tg) => {
+    tg.spawn(() => sleep(3_600_000));
+    await waitAllTasksBlocked();
+  });
+}, { clock });
+if (performance.now() - started > 5_000) throw new Error("the mock clock took real time");
+done.push(`mock clock at ${clock.now()}`);
+
+// HTTP and streams (@quartet/node).
+await taskGroup(async (tg) => {
+  const { port } = await tg.start((status) => serveHttp((_request, response) => void response.end("hi"), { port: 0, host: "127.0.0.1" }, status));
+  const response = await fetch(`http://127.0.0.1:${port}/`);
+  done.push(`http ${await response.text()}`);
+  tg.cancelScope.cancel();
+});
+const chunks = [];
+for await (const chunk of fromReadable(Readable.from(["a", "b"], { objectMode: true }))) chunks.push(chunk);
+done.push(`stream ${chunks.join("")}`);
+
+if (currentStatistics().tasksLiving !== 0) throw new Error("a task was left behind");
+console.log(done.join("; "));
+console.log("ok");

@@ -1,0 +1,44 @@
+// Type-checked by the consumer test against the installed declarations, strict and
+// without skipLibCheck, once with moduleResolution node16 and once with bundler.
+import type { AddressInfo } from "node:net";
+import {
+  CancelScope,
+  type Clock,
+  openMemoryChannel,
+  produce,
+  type ReceiveChannel,
+  type SendChannel,
+  taskGroup,
+  type TaskStatus,
+} from "@quartet/core";
+import { currentStatistics, type RunStatistics } from "@quartet/core/lowlevel";
+import { serveHttp } from "@quartet/node";
+import { MockClock, Sequencer } from "@quartet/testing";
+
+async function service(status: TaskStatus<AddressInfo>): Promise<void> {
+  await serveHttp((_request, response) => void response.end("hi"), { port: 0 }, status);
+}
+
+export async function main(): Promise<number> {
+  const clock: Clock = new MockClock({ autojumpThreshold: 0 });
+  void clock;
+  const sequencer = new Sequencer();
+  void sequencer;
+  const [send, receive]: [SendChannel<string>, ReceiveChannel<string>] = openMemoryChannel<string>(4);
+  const port = await taskGroup(async (tg) => {
+    const address = await tg.start(service);
+    tg.cancelScope.cancel();
+    return address.port;
+  });
+  await send.send("x");
+  send.close();
+  for await (const value of receive) value.toUpperCase();
+  const stream = await produce<number>(async (ctx) => {
+    await ctx.send(1);
+  });
+  await using _ = stream;
+  const scope = new CancelScope({ shield: true });
+  await scope.run(async () => {});
+  const stats: RunStatistics = currentStatistics();
+  return (port ?? 0) + stats.tasksLiving;
+}
