@@ -7,8 +7,9 @@
 //    (@types/node, as any TypeScript user has it, comes from the registry).
 // 3. There: runs scripts/consumer/app.mjs (import) and app.cjs (require) on the
 //    machine's Node and on every Node of tools/runtimes (the engines floor,
-//    20.19.0 and 22.12.0, and 24); runs app.mjs on Bun and Deno; type-checks
-//    app.ts with moduleResolution node16 and bundler, and app.cts (CommonJS,
+//    20.19.0 and 22.12.0, and 24); runs app.mjs on Bun and Deno; runs README's
+//    first program (first.mjs everywhere, first.ts with tsx); type-checks
+//    app.ts and first.ts with moduleResolution node16 and bundler, and app.cts (CommonJS,
 //    node16), strict, without skipLibCheck, with TypeScript 7 and 6; runs publint
 //    and are-the-types-wrong on every tarball (attw's node10 column is ignored:
 //    see README.md, "Supported").
@@ -80,6 +81,9 @@ try {
 
   // ---- run ---------------------------------------------------------------------
   const ran = (result) => result.status === 0 && result.stdout.trimEnd().endsWith("\nok") && result.stderr.trim() === "";
+  // README's first program (first.mjs, first.ts) prints exactly this.
+  const FIRST = "received 1\nreceived 2\nreceived 3\ngave up after 100 ms\n";
+  const printedFirst = (result) => result.status === 0 && result.stdout === FIRST && result.stderr.trim() === "";
   const nodes = [
     [process.execPath, "the machine's Node"],
     [join(runtimes, "node-20.19.0/bin/node"), "Node 20.19.0 (engines floor)"],
@@ -96,7 +100,11 @@ try {
       const result = exec(node, [app], project);
       check(`node ${version} ${app} (${app.endsWith(".mjs") ? "import" : "require"})`, ran(result), result.output);
     }
+    const first = exec(node, ["first.mjs"], project);
+    check(`node ${version} first.mjs (README's first program)`, printedFirst(first), first.output);
   }
+  const tsx = exec(process.execPath, [join(root, "node_modules/tsx/dist/cli.mjs"), "first.ts"], project);
+  check("tsx first.ts (README's first program, TypeScript)", printedFirst(tsx), tsx.output);
   const bun = join(runtimes, "@oven/bun-linux-x64/bin/bun");
   const deno = join(runtimes, "@deno/linux-x64-glibc/deno");
   const optional = process.platform !== "linux" || process.arch !== "x64";
@@ -110,15 +118,18 @@ try {
       continue;
     }
     const version = exec(binary, ["--version"], project).stdout.split("\n")[0].trim();
-    const result = exec(binary, args, project, { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" });
+    const env = { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" };
+    const result = exec(binary, args, project, env);
     check(`${label} ${version.replace(/^deno (\S+).*/, "$1")} app.mjs`, ran(result), result.output);
+    const first = exec(binary, [...args.slice(0, -1), "first.mjs"], project, env);
+    check(`${label} first.mjs`, printedFirst(first), first.output);
   }
 
   // ---- type-check ----------------------------------------------------------------
   const compilerOptions = { strict: true, noEmit: true, target: "es2022", types: ["node"], skipLibCheck: false };
   const configs = {
-    "tsconfig.node16.json": { compilerOptions: { ...compilerOptions, module: "node16", moduleResolution: "node16" }, files: ["app.ts"] },
-    "tsconfig.bundler.json": { compilerOptions: { ...compilerOptions, module: "esnext", moduleResolution: "bundler" }, files: ["app.ts"] },
+    "tsconfig.node16.json": { compilerOptions: { ...compilerOptions, module: "node16", moduleResolution: "node16" }, files: ["app.ts", "first.ts"] },
+    "tsconfig.bundler.json": { compilerOptions: { ...compilerOptions, module: "esnext", moduleResolution: "bundler" }, files: ["app.ts", "first.ts"] },
     "tsconfig.cjs.json": { compilerOptions: { ...compilerOptions, module: "node16", moduleResolution: "node16" }, files: ["app.cts"] },
   };
   for (const [name, config] of Object.entries(configs)) writeFileSync(join(project, name), JSON.stringify(config, null, 2));

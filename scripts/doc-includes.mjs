@@ -1,4 +1,4 @@
-// Keeps code in the guides identical to real, tested files. In docs/**/*.md, a
+// Keeps code in the guides identical to real, tested files. In README.md and docs/**/*.md, a
 // fenced code block right after a line
 //     <!-- include: examples/some-file.ts -->            (the whole file)
 //     <!-- include: examples/some-file.ts#name -->       (a region)
@@ -37,7 +37,7 @@ function region(file, name) {
 
 const INCLUDE = /<!-- include: ([^#\s]+)(?:#(\S+))? -->\n```(\w*)\n([\s\S]*?)\n```/g;
 let stale = 0;
-for (const file of markdownFiles(join(root, "docs"))) {
+for (const file of [join(root, "README.md"), ...markdownFiles(join(root, "docs"))]) {
   const text = readFileSync(file, "utf8");
   const updated = text.replace(INCLUDE, (whole, path, name, lang, body) => {
     const wanted = region(path, name);

@@ -1,4 +1,4 @@
-// Extracts every ```ts code block from the docs (docs/**/*.md, README.md) and
+// Extracts every ```ts code block from the docs (docs/**/*.md, README.md, the packages' READMEs) and
 // from the doc comments of the packages' sources into .snippets/, one file per
 // block, so that `tsc -p tsconfig.snippets.json` type-checks them all.
 // A block whose first line is `// not-checked` is skipped (for fragments that
@@ -43,7 +43,7 @@ const sources = [
   ...walk(join(root, "docs"), (p) => p.endsWith(".md") && !p.includes("/docs/reference/")),
   join(root, "README.md"),
   ...walk(join(root, "examples"), (p) => p.endsWith(".md")),
-  ...walk(join(root, "packages"), (p) => /\/src\/.*\.ts$/.test(p)),
+  ...walk(join(root, "packages"), (p) => /\/src\/.*\.ts$/.test(p) || /^packages\/[^/]+\/README\.md$/.test(relative(root, p))),
 ];
 
 let count = 0;

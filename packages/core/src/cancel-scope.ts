@@ -9,7 +9,21 @@ import { current, runInContext } from "./core/context.js";
 import { cancellationOf } from "./core/errors.js";
 import { requireBoolean, requireDeadline, requireFunction, requireOptionalObject } from "./core/validate.js";
 
-/** Options of the `CancelScope` constructor. */
+/**
+ * Options of the `CancelScope` constructor.
+ *
+ * @example
+ * ```ts
+ * import { CancelScope, now, sleep } from "@quartet/core";
+ *
+ * const outer = new CancelScope({ deadline: now() + 10 });
+ * await outer.run(async () => {
+ *   const cleanup = new CancelScope({ shield: true });
+ *   await cleanup.run(() => sleep(50)); // runs to the end: the shield keeps the outer deadline out
+ *   console.log(outer.cancelCalled); // true: the deadline passed meanwhile
+ * });
+ * ```
+ */
 export interface CancelScopeOptions {
   /** Absolute time on the runtime clock (see `now()`) at which the scope cancels itself. Default `Infinity`. */
   deadline?: number;

@@ -14,7 +14,20 @@ import { describe } from "./core/validate.js";
 
 // ------------------------------------------------------------------- public types
 
-/** What `statistics()` of either end of a channel reports (trio's fields, in camelCase). */
+/**
+ * What `statistics()` of either end of a channel reports (trio's fields, in camelCase).
+ *
+ * @example
+ * ```ts
+ * import { openMemoryChannel } from "@quartet/core";
+ *
+ * const [send, receive] = openMemoryChannel<string>(10);
+ * send.sendNowait("a");
+ * send.sendNowait("b");
+ * const { currentBufferUsed, maxBufferSize } = receive.statistics(); // either end reports the same
+ * console.log(currentBufferUsed, maxBufferSize); // 2 10
+ * ```
+ */
 export interface ChannelStatistics {
   /** Values in the buffer now. */
   readonly currentBufferUsed: number;
@@ -34,6 +47,21 @@ export interface ChannelStatistics {
  * The sending end of a channel. Close it (or dispose of it) when done sending:
  * once every send end is closed, receivers get the buffered values and then
  * `EndOfChannel`.
+ *
+ * @example
+ * ```ts
+ * import { openMemoryChannel, taskGroup, type SendChannel } from "@quartet/core";
+ *
+ * async function countTo(n: number, out: SendChannel<number>): Promise<void> {
+ *   using tx = out; // closing it tells the receiver that no more values come
+ *   for (let i = 1; i <= n; i++) await tx.send(i);
+ * }
+ * const [send, receive] = openMemoryChannel<number>();
+ * await taskGroup(async (tg) => {
+ *   tg.spawn(() => countTo(3, send));
+ *   for await (const n of receive) console.log(n); // 1, 2, 3
+ * });
+ * ```
  */
 export interface SendChannel<T> extends Disposable, AsyncDisposable {
   /**
@@ -58,6 +86,22 @@ export interface SendChannel<T> extends Disposable, AsyncDisposable {
  * The receiving end of a channel. Iterate it with `for await`, which ends when
  * every send end is closed and the buffer is drained. Leaving the loop early
  * does not close it.
+ *
+ * @example
+ * ```ts
+ * import { openMemoryChannel, taskGroup, type ReceiveChannel } from "@quartet/core";
+ *
+ * async function worker(jobs: ReceiveChannel<string>): Promise<void> {
+ *   for await (const job of jobs) console.log("doing", job);
+ * }
+ * const [send, receive] = openMemoryChannel<string>();
+ * await taskGroup(async (tg) => {
+ *   tg.spawn(() => worker(receive));
+ *   tg.spawn(() => worker(receive.clone())); // two workers share the jobs
+ *   using tx = send; // closed when the body ends: then both loops end
+ *   for (const job of ["a", "b", "c"]) await tx.send(job);
+ * });
+ * ```
  */
 export interface ReceiveChannel<T> extends AsyncIterable<T>, Disposable, AsyncDisposable {
   /**

@@ -53,7 +53,25 @@ export function currentTaskName(): string {
   return current().task.name;
 }
 
-/** What {@link currentStatistics} reports. */
+/**
+ * What {@link currentStatistics} reports.
+ *
+ * @example
+ * ```ts
+ * import { run, sleep, taskGroup } from "@quartet/core";
+ * import { currentStatistics } from "@quartet/core/lowlevel";
+ *
+ * await run(() =>
+ *   taskGroup(async (tg) => {
+ *     tg.spawn(() => sleep(1000));
+ *     await sleep(10);
+ *     const { tasksLiving, tasksRunnable, deadlines } = currentStatistics();
+ *     console.log(tasksLiving, tasksRunnable, deadlines); // 2 1 1: main runs, the child sleeps
+ *     tg.cancelScope.cancel();
+ *   }),
+ * );
+ * ```
+ */
 export interface RunStatistics {
   /** Tasks of the current run (or of the implicit root outside any run) that have started and not finished, its main task included. */
   readonly tasksLiving: number;
@@ -105,7 +123,22 @@ export function currentRunHooks(): RunHooks {
   return { whenIdle: (callback, cushion) => runtime.whenIdle(callback, cushion) };
 }
 
-/** A task parked by {@link parkCurrentTask}: whoever holds it decides when the task goes on. */
+/**
+ * A task parked by {@link parkCurrentTask}: whoever holds it decides when the task goes on.
+ *
+ * @example
+ * ```ts
+ * import { parkCurrentTask, type ParkedTask } from "@quartet/core/lowlevel";
+ *
+ * const parked: ParkedTask<number> = parkCurrentTask<number>();
+ * setTimeout(() => parked.fail(new Error("the device went away")), 10);
+ * try {
+ *   await parked.promise;
+ * } catch (err) {
+ *   console.log((err as Error).message, parked.waiting); // the device went away false
+ * }
+ * ```
+ */
 export interface ParkedTask<T> {
   /** Settles when the task is woken, failed, or cancelled (then with `Cancelled`). Await it in the parked task. */
   readonly promise: Promise<T>;

@@ -20,6 +20,19 @@ import { taskGroup, type TaskGroup, type TaskStatus } from "./task-group.js";
  * What a producer function gets: the handshake that ends setup, and the way to
  * send values. Its functions need no `this`, so they can be destructured:
  * `produce(async ({ started, send }) => …)`.
+ *
+ * @example
+ * ```ts
+ * import { produce, type ProducerContext } from "@quartet/core";
+ *
+ * async function counter(ctx: ProducerContext<number>): Promise<void> {
+ *   // setup goes here: an error now is thrown by produce()
+ *   await ctx.started(); // returns when the consumer first asks for a value
+ *   for (let i = 0; ; i++) await ctx.send(i);
+ * }
+ * await using numbers = await produce(counter);
+ * console.log(await numbers.receive(), await numbers.receive()); // 0 1
+ * ```
  */
 export interface ProducerContext<T> {
   /**
@@ -41,6 +54,23 @@ export interface ProducerContext<T> {
 /**
  * The consumer's side of a producer: an async iterable of its values that must
  * be closed (leaving a `for await` loop early, `close()`, or `await using`).
+ *
+ * @example
+ * ```ts
+ * import { EndOfChannel, produce, type ProducerStream } from "@quartet/core";
+ *
+ * const stream: ProducerStream<string> = await produce(async ({ send }) => {
+ *   await send("the only value");
+ * });
+ * try {
+ *   console.log(await stream.receive()); // "the only value"
+ *   await stream.receive(); // throws EndOfChannel: the producer has returned
+ * } catch (err) {
+ *   if (!(err instanceof EndOfChannel)) throw err;
+ * } finally {
+ *   await stream.close(); // cancels the producer if it still runs, and waits for its cleanup
+ * }
+ * ```
  */
 export interface ProducerStream<T> extends AsyncIterable<T>, AsyncDisposable {
   /**
@@ -58,7 +88,19 @@ export interface ProducerStream<T> extends AsyncIterable<T>, AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** Options of {@link produce}. */
+/**
+ * Options of {@link produce}.
+ *
+ * @example
+ * ```ts
+ * import { produce } from "@quartet/core";
+ *
+ * await using lines = await produce<string>(async ({ send }) => {
+ *   for (const line of ["a", "b", "c"]) await send(line);
+ * }, { buffer: 2, name: "line reader" }); // may run up to two lines ahead of the loop below
+ * for await (const line of lines) console.log(line);
+ * ```
+ */
 export interface ProduceOptions {
   /** How many values the producer may compute ahead of the consumer. Default 0: none. */
   buffer?: number;

@@ -10,7 +10,20 @@ import { Runtime, systemClock, type Clock, type RunHooks } from "./core/runtime.
 import { Task, noteTaskOf } from "./core/task.js";
 import { describe, requireFunction, requireOptionalObject } from "./core/validate.js";
 
-/** Options of {@link run}. */
+/**
+ * Options of {@link run}.
+ *
+ * @example
+ * ```ts
+ * import { now, run, sleep } from "@quartet/core";
+ * import { MockClock } from "@quartet/testing";
+ *
+ * await run(async () => {
+ *   await sleep(60_000); // on the virtual clock: no real waiting
+ *   console.log(now()); // 60000
+ * }, { clock: new MockClock({ autojumpThreshold: 0 }) });
+ * ```
+ */
 export interface RunOptions {
   /** The clock the run's deadlines and sleeps use. Default: the system's monotonic clock. */
   clock?: Clock;

@@ -11,7 +11,25 @@ import { Cancelled, TaskGroupError, cancellationOf } from "./core/errors.js";
 import { Task, noteTaskOf, taskName } from "./core/task.js";
 import { requireFunction, requireOptionalName, requireOptionalObject } from "./core/validate.js";
 
-/** Options for a task: its name shows in error messages and debugging output. */
+/**
+ * Options for a task: its name identifies it in `tasksOfError()` (and so in the
+ * "in task" line `runMain` prints for a crash), in misuse messages of `Lock`
+ * and `CapacityLimiter`, and in `currentTaskName()`.
+ *
+ * @example
+ * ```ts
+ * import { taskGroup } from "@quartet/core";
+ * import { tasksOfError } from "@quartet/core/lowlevel";
+ *
+ * try {
+ *   await taskGroup(async (tg) => {
+ *     tg.spawn(async () => { throw new Error("disk full"); }, { name: "log writer" });
+ *   });
+ * } catch (err) {
+ *   console.log(tasksOfError(err)); // ["log writer"]: where the error came from
+ * }
+ * ```
+ */
 export interface TaskOptions {
   name?: string;
 }
@@ -19,6 +37,22 @@ export interface TaskOptions {
 /**
  * The handle a `taskGroup` body gets to start tasks in the group. Every task
  * started here has finished by the time `taskGroup` returns.
+ *
+ * @example
+ * ```ts
+ * import { sleep, taskGroup, type TaskGroup } from "@quartet/core";
+ *
+ * function startHeartbeat(tg: TaskGroup): void {
+ *   tg.spawn(async () => {
+ *     for (;;) { await sleep(1000); console.log("tick"); }
+ *   }, { name: "heartbeat" });
+ * }
+ * await taskGroup(async (tg) => {
+ *   startHeartbeat(tg); // the heartbeat cannot outlive this block
+ *   await sleep(3500); // tick, tick, tick
+ *   tg.cancelScope.cancel(); // stops the heartbeat; taskGroup returns
+ * });
+ * ```
  */
 export interface TaskGroup {
   /**
@@ -44,6 +78,21 @@ export interface TaskGroup {
  * the task is ready to be used. The type parameter is the type of the value;
  * with `TaskStatus` (void) call `started()` with no argument. `started` needs
  * no `this`: it may be passed on by itself, as a callback.
+ *
+ * @example
+ * ```ts
+ * import { sleepForever, taskGroup, type TaskStatus } from "@quartet/core";
+ *
+ * async function listen(status: TaskStatus<number>): Promise<void> {
+ *   const port = 8080; // bind a socket here
+ *   status.started(port); // tg.start() returns now; the task goes on in the group
+ *   await sleepForever(); // serve until cancelled
+ * }
+ * await taskGroup(async (tg) => {
+ *   console.log(await tg.start(listen)); // 8080
+ *   tg.cancelScope.cancel();
+ * });
+ * ```
  */
 export interface TaskStatus<T = void> {
   started(value: T): void;

@@ -9,7 +9,24 @@ import { current } from "./core/context.js";
 import { TimeoutError } from "./core/errors.js";
 import { requireBoolean, requireDeadline, requireDuration, requireFunction, requireOptionalObject } from "./core/validate.js";
 
-/** Options of the timeout functions. */
+/**
+ * Options of the timeout functions.
+ *
+ * @example
+ * ```ts
+ * import { moveOnAfter, sleep, sleepForever } from "@quartet/core";
+ *
+ * await moveOnAfter(100, async () => {
+ *   try {
+ *     await sleepForever();
+ *   } finally {
+ *     // The deadline has passed; the shield lets this cleanup run anyway, for at most 1 s.
+ *     await moveOnAfter(1000, () => sleep(10), { shield: true });
+ *     console.log("cleaned up");
+ *   }
+ * });
+ * ```
+ */
 export interface TimeoutOptions {
   /** Also keep cancellation from outside out of the body (for cleanup that must run to the end). Default `false`. */
   shield?: boolean;
@@ -44,7 +61,19 @@ export function moveOnAfter<T>(
   }
 }
 
-/** Like {@link moveOnAfter}, with an absolute deadline on the runtime clock (see `now()`). */
+/**
+ * Like {@link moveOnAfter}, with an absolute deadline on the runtime clock (see `now()`).
+ *
+ * @example
+ * ```ts
+ * import { moveOnAt, now, sleep } from "@quartet/core";
+ *
+ * const deadline = now() + 100; // one deadline for both steps
+ * const first = await moveOnAt(deadline, async () => { await sleep(30); return "first"; });
+ * const second = await moveOnAt(deadline, async () => { await sleep(1000); return "second"; });
+ * console.log(first, second); // first undefined
+ * ```
+ */
 export function moveOnAt<T>(
   deadline: number,
   body: (scope: CancelScope) => Promise<T> | T,
@@ -60,7 +89,9 @@ export function moveOnAt<T>(
 
 /**
  * Runs `body` in a new cancel scope whose deadline is `ms` milliseconds from now,
- * and throws {@link TimeoutError} if the scope had to cut the body short.
+ * and throws {@link TimeoutError} if the scope had to cut the body short: if it
+ * caught a cancellation, as trio's `fail_after` does — its deadline passed, or
+ * the body cancelled the scope it was given.
  *
  * @example
  * ```ts
@@ -77,7 +108,23 @@ export async function failAfter<T>(ms: number, body: (scope: CancelScope) => Pro
   return failing(scopeFor(current().node.runtime!.now() + ms, "failAfter()", body, options), body, `failAfter(${ms}) timed out`);
 }
 
-/** Like {@link failAfter}, with an absolute deadline on the runtime clock (see `now()`). */
+/**
+ * Like {@link failAfter}, with an absolute deadline on the runtime clock (see `now()`).
+ *
+ * @example
+ * ```ts
+ * import { TimeoutError, failAt, now, sleep } from "@quartet/core";
+ *
+ * const deadline = now() + 100; // one deadline for both steps
+ * try {
+ *   await failAt(deadline, () => sleep(30)); // in time
+ *   await failAt(deadline, () => sleep(1000)); // cut short at the deadline
+ * } catch (err) {
+ *   if (!(err instanceof TimeoutError)) throw err;
+ *   console.log("out of time");
+ * }
+ * ```
+ */
 export async function failAt<T>(deadline: number, body: (scope: CancelScope) => Promise<T> | T, options?: TimeoutOptions): Promise<T> {
   requireDeadline(deadline, "failAt() deadline");
   return failing(scopeFor(deadline, "failAt()", body, options), body, `failAt(${deadline}) timed out`);

@@ -11,7 +11,22 @@ import { CancelScope, TASK_STATUS_IGNORED, isCancelled, now, type TaskStatus } f
 import { checkListenOptions, printError, serve } from "./internal/serve.js";
 import { requireFunction, requireOptionalDuration } from "./internal/validate.js";
 
-/** What a request handler gets besides the request and the response. */
+/**
+ * What a request handler gets besides the request and the response.
+ *
+ * @example
+ * ```ts
+ * import { runMain, serveHttp, type RequestContext } from "@quartet/node";
+ *
+ * await runMain(() =>
+ *   serveHttp(async (request, response, { signal, scope }: RequestContext) => {
+ *     scope.deadline += 30_000; // this request may take longer than requestTimeout
+ *     const upstream = await fetch("https://example.com/report", { signal }); // aborted if the client goes away
+ *     response.end(await upstream.text());
+ *   }, { port: 8080, requestTimeout: 5000 }),
+ * );
+ * ```
+ */
 export interface RequestContext {
   /**
    * The request's AbortSignal: it aborts when the request's scope is cancelled
@@ -32,10 +47,38 @@ export interface RequestContext {
  * A request handler for {@link serveHttp}: Node's request and response, and
  * the request's {@link RequestContext}. When it returns, the response is ended
  * if it has not been.
+ *
+ * @example
+ * ```ts
+ * import { runMain, serveHttp, type HttpHandler } from "@quartet/node";
+ *
+ * const hello: HttpHandler = (request, response) => {
+ *   response.setHeader("content-type", "text/plain; charset=utf-8");
+ *   response.end(`hello from ${request.url}\n`);
+ * };
+ * await runMain(() => serveHttp(hello, { port: 8080 })); // serves until Ctrl-C
+ * ```
  */
 export type HttpHandler = (request: IncomingMessage, response: ServerResponse, context: RequestContext) => Promise<void> | void;
 
-/** Options of {@link serveHttp}. */
+/**
+ * Options of {@link serveHttp}.
+ *
+ * @example
+ * ```ts
+ * import { runMain, serveHttp } from "@quartet/node";
+ *
+ * await runMain(() =>
+ *   serveHttp((request, response) => { response.end("ok\n"); }, {
+ *     port: 8080,
+ *     host: "127.0.0.1", // local clients only
+ *     requestTimeout: 10_000, // after 10 s the request is cancelled (and gets a 503 if nothing was sent)
+ *     gracePeriod: 5000, // on Ctrl-C, requests in flight get 5 s to finish
+ *     onError: (error, request) => console.error(`${request.method} ${request.url} failed:`, error),
+ *   }),
+ * );
+ * ```
+ */
 export interface ServeHttpOptions {
   /** The port to listen on; 0 picks a free one (see the address given to `started()`). */
   port: number;

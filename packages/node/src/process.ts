@@ -25,10 +25,34 @@ import { toWritable, type WritableChannel } from "./writable.js";
  * result, `"pipe"` hands it out as a channel on the {@link RunningProcess}
  * (with `tg.start()` only), `"inherit"` shares this process's stream, and
  * `"ignore"` discards it.
+ *
+ * @example
+ * ```ts
+ * import { runProcess } from "@quartet/node";
+ *
+ * // The build's progress goes straight to this terminal; stderr is kept for the ProcessError.
+ * await runProcess("npm", ["run", "build"], { stdout: "inherit", stderr: "collect" });
+ * await runProcess("git", ["fetch"], { stdout: "ignore", stderr: "ignore" }); // quiet
+ * ```
  */
 export type OutputMode = "collect" | "pipe" | "inherit" | "ignore";
 
-/** Options of {@link runProcess}. */
+/**
+ * Options of {@link runProcess}.
+ *
+ * @example
+ * ```ts
+ * import { runProcess } from "@quartet/node";
+ *
+ * const { code, stdout } = await runProcess("grep", ["-c", "error"], {
+ *   input: "ok\nerror: disk full\nok\n", // written to grep's stdin, which is then closed
+ *   env: { ...process.env, LC_ALL: "C" },
+ *   check: false, // grep exits with 1 when no line matches: not a failure here
+ *   gracePeriod: 1000, // if cancelled: SIGTERM, then SIGKILL a second later
+ * });
+ * console.log(code, stdout.toString()); // 0 "1\n"
+ * ```
+ */
 export interface ProcessOptions {
   /** The child's working directory. Default: this process's. */
   cwd?: string;
@@ -52,7 +76,18 @@ export interface ProcessOptions {
   gracePeriod?: number;
 }
 
-/** How a child process ended, and what it printed (for the streams that were collected). */
+/**
+ * How a child process ended, and what it printed (for the streams that were collected).
+ *
+ * @example
+ * ```ts
+ * import { runProcess, type ProcessResult } from "@quartet/node";
+ *
+ * const result: ProcessResult = await runProcess("sh", ["-c", "echo out; echo err >&2; exit 3"], { check: false });
+ * console.log(result.code, result.signal); // 3 null
+ * console.log(result.stdout.toString(), result.stderr.toString()); // "out\n" "err\n"
+ * ```
+ */
 export interface ProcessResult {
   /** The exit code, or `null` if the child was killed by a signal. */
   readonly code: number | null;
@@ -68,6 +103,21 @@ export interface ProcessResult {
  * A child process that is running, as handed to `started()` when
  * `runProcess` runs under `tg.start()`. Its `stdin`, `stdout` and `stderr` are
  * channels if they were opened with `"pipe"`; reading one that was not throws.
+ *
+ * @example
+ * ```ts
+ * import { taskGroup } from "@quartet/core";
+ * import { runProcess, type RunningProcess } from "@quartet/node";
+ *
+ * await taskGroup(async (tg) => {
+ *   const sort = await tg.start<RunningProcess>((status) =>
+ *     runProcess("sort", [], { stdin: "pipe", stdout: "pipe" }, status),
+ *   );
+ *   for (const word of ["pear", "apple", "fig"]) await sort.stdin.send(`${word}\n`);
+ *   await sort.stdin.finish(); // end-of-file: now sort prints
+ *   for await (const chunk of sort.stdout) process.stdout.write(chunk); // apple, fig, pear
+ * });
+ * ```
  */
 export interface RunningProcess {
   /** The child's process id. */

@@ -98,7 +98,25 @@ class ReadableSource<T> implements Source<T> {
 
 // ------------------------------------------------------------------- readableFrom
 
-/** Options of {@link readableFrom}. */
+/**
+ * Options of {@link readableFrom}.
+ *
+ * @example
+ * ```ts
+ * import { openMemoryChannel, taskGroup } from "@quartet/core";
+ * import { readableFrom } from "@quartet/node";
+ *
+ * const [send, receive] = openMemoryChannel<{ id: number }>();
+ * await taskGroup(async (tg) => {
+ *   tg.spawn(async () => {
+ *     using tx = send;
+ *     for (let id = 1; id <= 3; id++) await tx.send({ id });
+ *   });
+ *   const records = readableFrom(receive, { objectMode: true, highWaterMark: 1 }); // objects, one read ahead
+ *   for await (const record of records) console.log(record); // { id: 1 }, { id: 2 }, { id: 3 }
+ * });
+ * ```
+ */
 export interface ReadableFromOptions {
   /** Whether the stream carries arbitrary values rather than bytes and strings. Default `false`. */
   objectMode?: boolean;

@@ -9,7 +9,22 @@ import { CancelScope, run } from "@quartet/core";
 import { tasksOfError } from "@quartet/core/lowlevel";
 import { describe, requireFunction, requireOptionalObject } from "./internal/validate.js";
 
-/** Options of {@link runMain}. */
+/**
+ * Options of {@link runMain}.
+ *
+ * @example
+ * ```ts
+ * import { sleep } from "@quartet/core";
+ * import { runMain } from "@quartet/node";
+ *
+ * // In a larger program or a test: get main's value back instead of exiting the process.
+ * const answer = await runMain(async () => {
+ *   await sleep(10);
+ *   return 42;
+ * }, { exit: false });
+ * console.log(answer); // 42 (undefined if Ctrl-C had cancelled main)
+ * ```
+ */
 export interface RunMainOptions {
   /**
    * Whether `runMain` ends the process when `main` has finished (the default).

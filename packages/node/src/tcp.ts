@@ -24,6 +24,19 @@ import { toWritable, type WritableChannel } from "./writable.js";
  * receiving); closing `incoming` stops reading. `close()` closes the whole
  * connection at once; `await using` (or `[Symbol.asyncDispose]()`) first waits
  * until everything sent has been handed to the network, then closes it.
+ *
+ * @example
+ * ```ts
+ * import { runMain, serveTcp, type TcpStream } from "@quartet/node";
+ *
+ * async function greet(stream: TcpStream): Promise<void> {
+ *   stream.socket.setNoDelay(true);
+ *   await stream.outgoing.send("name? ");
+ *   const name = (await stream.incoming.receive()).toString().trim(); // the first chunk the peer sends
+ *   await stream.outgoing.send(`hello, ${name}\n`);
+ * } // serveTcp closes the connection when the handler returns
+ * await runMain(() => serveTcp(greet, { port: 7000 }));
+ * ```
  */
 export interface TcpStream extends Disposable, AsyncDisposable {
   /** The bytes from the peer; ends (`EndOfChannel`) when the peer has sent end-of-file. */
@@ -96,7 +109,24 @@ export async function openTcpStream(host: string, port: number): Promise<TcpStre
   return stream;
 }
 
-/** Options of {@link serveTcp}. */
+/**
+ * Options of {@link serveTcp}.
+ *
+ * @example
+ * ```ts
+ * import { runMain, serveTcp } from "@quartet/node";
+ *
+ * await runMain(() =>
+ *   serveTcp(async (stream) => {
+ *     for await (const chunk of stream.incoming) await stream.outgoing.send(chunk); // echo
+ *   }, {
+ *     port: 7000,
+ *     gracePeriod: 1000, // on Ctrl-C, open connections get a second to finish
+ *     onError: (error, stream) => console.error(`connection from ${stream.socket.remoteAddress} failed:`, error),
+ *   }),
+ * );
+ * ```
+ */
 export interface ServeTcpOptions {
   /** The port to listen on; 0 picks a free one (see the address given to `started()`). */
   port: number;

@@ -12,7 +12,22 @@ import { CancelScope, CapacityLimiter } from "@quartet/core";
 import { parkCurrentTask } from "@quartet/core/lowlevel";
 import { describe, requireOptionalObject } from "./internal/validate.js";
 
-/** Options of {@link runInWorker}. */
+/**
+ * Options of {@link runInWorker}.
+ *
+ * @example
+ * ```ts
+ * import { writeFile } from "node:fs/promises";
+ * import { CapacityLimiter } from "@quartet/core";
+ * import { runInWorker } from "@quartet/node";
+ *
+ * await writeFile("/tmp/sum.mjs", "export default (buffer) => new Uint8Array(buffer).reduce((a, b) => a + b, 0);");
+ * const limiter = new CapacityLimiter(2); // at most two of these workers at a time
+ * const bytes = new Uint8Array(1_000_000).fill(1);
+ * const sum = await runInWorker<number>("/tmp/sum.mjs", bytes.buffer, { limiter, transferList: [bytes.buffer] });
+ * console.log(sum, bytes.byteLength); // 1000000 0: the buffer was moved to the worker, not copied
+ * ```
+ */
 export interface RunInWorkerOptions {
   /**
    * Bounds how many workers run at once (each call holds one token while its

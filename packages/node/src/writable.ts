@@ -17,6 +17,19 @@ import { WaitQueue } from "./internal/wait-queue.js";
  * `await using` calls `finish()` (except that in a cancelled scope it closes the
  * stream forcefully without throwing `Cancelled`, which the next checkpoint
  * throws); `using` calls `close()`.
+ *
+ * @example
+ * ```ts
+ * import { createWriteStream } from "node:fs";
+ * import { toWritable, type WritableChannel } from "@quartet/node";
+ *
+ * async function writeReport(out: WritableChannel<string>): Promise<void> {
+ *   await out.send("title\n");
+ *   await out.send("body\n");
+ *   await out.finish(); // ends the file, waits until it is written, throws if writing failed
+ * }
+ * await writeReport(toWritable<string>(createWriteStream("/tmp/report.txt")));
+ * ```
  */
 export interface WritableChannel<T> extends SendChannel<T> {
   /**

@@ -6,7 +6,20 @@
 
 import type { Clock, ClockAlarm, RunHooks } from "@quartet/core/lowlevel";
 
-/** Options of {@link MockClock}. */
+/**
+ * Options of {@link MockClock}.
+ *
+ * @example
+ * ```ts
+ * import { run, sleep } from "@quartet/core";
+ * import { MockClock } from "@quartet/testing";
+ *
+ * // Time stands still until every task has been blocked for 10 real ms, then jumps to the next deadline:
+ * await run(() => sleep(60_000), { clock: new MockClock({ autojumpThreshold: 10 }) }); // about 10 real ms
+ * // Time runs 100 times as fast as real time:
+ * await run(() => sleep(60_000), { clock: new MockClock({ rate: 100 }) }); // about 600 real ms
+ * ```
+ */
 export interface MockClockOptions {
   /** Virtual milliseconds that pass per real millisecond. Default 0: time moves only by `jump()` and autojump. */
   rate?: number;

@@ -54,26 +54,110 @@ function describeCancellation(reason: unknown): string {
 }
 
 /**
- * Thrown by `failAfter` and `failAt` when their deadline passed (named like the
+ * Thrown by `failAfter` and `failAt` when their scope cut the body short: its
+ * deadline passed, or the body cancelled that scope (named like the
  * `TimeoutError` that JavaScript's own timeouts use). Also the `reason` of the
  * {@link Cancelled} raised when any cancel scope's deadline passes.
+ *
+ * @example
+ * ```ts
+ * import { TimeoutError, failAfter, sleep } from "@quartet/core";
+ *
+ * try {
+ *   await failAfter(10, () => sleep(1000));
+ * } catch (err) {
+ *   if (!(err instanceof TimeoutError)) throw err;
+ *   console.log(err.message); // "failAfter(10) timed out"
+ * }
+ * ```
  */
 export class TimeoutError extends Error {}
 TimeoutError.prototype.name = "TimeoutError";
 
-/** Thrown by `receive()` when every send handle of the channel is closed and the buffer is empty. */
+/**
+ * Thrown by `receive()` when every send handle of the channel is closed and the
+ * buffer is empty; `for await` over a receive channel ends on it instead. A
+ * channel over a stream (`@quartet/node`'s `fromReadable`, `fromReadableStream`)
+ * throws it when the stream ended.
+ *
+ * @example
+ * ```ts
+ * import { EndOfChannel, openMemoryChannel } from "@quartet/core";
+ *
+ * const [send, receive] = openMemoryChannel<string>(1);
+ * await send.send("last");
+ * send.close();
+ * console.log(await receive.receive()); // "last": buffered values come first
+ * try {
+ *   await receive.receive();
+ * } catch (err) {
+ *   if (!(err instanceof EndOfChannel)) throw err;
+ *   console.log("no more values");
+ * }
+ * ```
+ */
 export class EndOfChannel extends Error {}
 EndOfChannel.prototype.name = "EndOfChannel";
 
-/** Thrown by an operation on a handle (channel end, stream) that was itself closed. */
+/**
+ * Thrown by an operation on a handle (channel end, stream) that was itself closed.
+ *
+ * @example
+ * ```ts
+ * import { ClosedResourceError, openMemoryChannel } from "@quartet/core";
+ *
+ * const [send] = openMemoryChannel<number>(1);
+ * send.close();
+ * try {
+ *   await send.send(1);
+ * } catch (err) {
+ *   if (!(err instanceof ClosedResourceError)) throw err;
+ *   console.log(err.message); // "send() on a send channel that was closed"
+ * }
+ * ```
+ */
 export class ClosedResourceError extends Error {}
 ClosedResourceError.prototype.name = "ClosedResourceError";
 
-/** Thrown by `send()` when every receive handle of the channel is closed: nobody will ever read the value. */
+/**
+ * Thrown by `send()` when every receive handle of the channel is closed: nobody
+ * will ever read the value. Channels over streams (`@quartet/node`) throw it
+ * when the stream broke: destroyed early, or the peer went away.
+ *
+ * @example
+ * ```ts
+ * import { BrokenResourceError, openMemoryChannel } from "@quartet/core";
+ *
+ * const [send, receive] = openMemoryChannel<string>(10);
+ * receive.close(); // the only receiver went away
+ * try {
+ *   await send.send("hello");
+ * } catch (err) {
+ *   if (!(err instanceof BrokenResourceError)) throw err;
+ *   console.log("nobody is listening");
+ * }
+ * ```
+ */
 export class BrokenResourceError extends Error {}
 BrokenResourceError.prototype.name = "BrokenResourceError";
 
-/** Thrown by the `*Nowait` forms of operations when they would have had to block. */
+/**
+ * Thrown by the `*Nowait` forms of operations when they would have had to block.
+ *
+ * @example
+ * ```ts
+ * import { WouldBlock, openMemoryChannel } from "@quartet/core";
+ *
+ * const [send] = openMemoryChannel<string>(1);
+ * send.sendNowait("first"); // fits in the buffer
+ * try {
+ *   send.sendNowait("second"); // the buffer is full and nobody waits to receive
+ * } catch (err) {
+ *   if (!(err instanceof WouldBlock)) throw err;
+ *   console.log("dropped: the consumer is behind");
+ * }
+ * ```
+ */
 export class WouldBlock extends Error {}
 WouldBlock.prototype.name = "WouldBlock";
 
@@ -81,6 +165,21 @@ WouldBlock.prototype.name = "WouldBlock";
  * Thrown by `taskGroup` when more than one of its tasks (or its body) failed.
  * `errors` holds the failures in the order they happened; a single failure is
  * rethrown as it is instead. `Cancelled` never appears among them.
+ *
+ * @example
+ * ```ts
+ * import { TaskGroupError, taskGroup } from "@quartet/core";
+ *
+ * try {
+ *   await taskGroup(async (tg) => {
+ *     tg.spawn(async () => { throw new Error("disk full"); });
+ *     tg.spawn(async () => { throw new TypeError("bad input"); });
+ *   }, { name: "save" });
+ * } catch (err) {
+ *   if (!(err instanceof TaskGroupError)) throw err;
+ *   console.log(err.message); // 2 tasks failed in task group "save": Error: disk full; TypeError: bad input
+ * }
+ * ```
  */
 export class TaskGroupError extends AggregateError {
   constructor(errors: readonly unknown[], groupName?: string) {

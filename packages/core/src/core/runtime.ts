@@ -22,6 +22,19 @@ import type { Task } from "./task.js";
  * The source of time for a runtime. Times are milliseconds; `now()` never goes
  * backwards. Pass one to `run(main, { clock })`; the default reads
  * `performance.now()` and wakes with `setTimeout`.
+ *
+ * @example
+ * ```ts
+ * import { run, sleep, type Clock } from "@quartet/core";
+ * import { systemClock } from "@quartet/core/lowlevel";
+ *
+ * // Time ten times as fast as real time: sleep(1000) takes 100 real ms.
+ * const fast: Clock = {
+ *   now: () => systemClock.now() * 10,
+ *   wakeAt: (deadline, wake) => systemClock.wakeAt(deadline / 10, wake),
+ * };
+ * await run(() => sleep(1000), { clock: fast });
+ * ```
  */
 export interface Clock {
   /** The current time in milliseconds. Monotonic. */
@@ -29,7 +42,9 @@ export interface Clock {
   /**
    * Calls `wake` once, as soon as possible after `now()` has reached `deadline`
    * (calling it early is allowed: the runtime checks the time and asks again).
-   * The runtime keeps at most one alarm pending per clock it uses.
+   * Each runtime keeps at most one alarm pending; a clock shared by several
+   * runtimes (as `systemClock` is, by every `run()` and by code outside any run)
+   * may have one pending for each.
    */
   wakeAt(deadline: number, wake: () => void): ClockAlarm;
   /** Optional: called when a `run()` starts on this clock, with hooks into that run. */
@@ -41,6 +56,22 @@ export interface Clock {
 /**
  * What a run offers the clock it runs on (see {@link Clock.attach}): a way to
  * learn when every task is blocked, which virtual clocks use to jump ahead.
+ *
+ * @example
+ * ```ts
+ * import { run, sleep, type Clock } from "@quartet/core";
+ * import { systemClock, type RunHooks } from "@quartet/core/lowlevel";
+ *
+ * // The system clock, saying when the run has nothing left to do but wait.
+ * const clock: Clock = {
+ *   now: systemClock.now,
+ *   wakeAt: systemClock.wakeAt,
+ *   attach(hooks: RunHooks) {
+ *     hooks.whenIdle(() => console.log("every task is blocked"));
+ *   },
+ * };
+ * await run(() => sleep(100), { clock }); // prints it once main is asleep
+ * ```
  */
 export interface RunHooks {
   /**
@@ -52,7 +83,25 @@ export interface RunHooks {
   whenIdle(callback: () => void, cushion?: number): () => void;
 }
 
-/** A pending wake-up requested with {@link Clock.wakeAt}. */
+/**
+ * A pending wake-up requested with {@link Clock.wakeAt}.
+ *
+ * @example
+ * ```ts
+ * import { run, sleep, type Clock, type ClockAlarm } from "@quartet/core";
+ *
+ * const clock: Clock = {
+ *   now: () => performance.now(),
+ *   wakeAt(deadline, wake): ClockAlarm {
+ *     const delay = Math.min(Math.max(deadline - performance.now(), 0), 2 ** 31 - 1); // waking early is allowed
+ *     const timer = setTimeout(wake, delay);
+ *     // unref(): an alarm that nothing waits on must not keep the process alive
+ *     return { cancel: () => clearTimeout(timer), unref: () => void timer.unref(), ref: () => void timer.ref() };
+ *   },
+ * };
+ * await run(() => sleep(100), { clock });
+ * ```
+ */
 export interface ClockAlarm {
   /** Withdraws the wake-up; `wake` will not be called. */
   cancel(): void;
@@ -65,7 +114,23 @@ export interface ClockAlarm {
 /** setTimeout cannot wait longer than this; longer waits are re-armed when the alarm fires. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
-/** The default clock: `performance.now()` and Node's timers. */
+/**
+ * The default clock: `performance.now()` and Node's timers.
+ *
+ * @example
+ * ```ts
+ * import { now, run, type Clock } from "@quartet/core";
+ * import { systemClock } from "@quartet/core/lowlevel";
+ *
+ * // The system clock, shifted so that the run starts at time 0.
+ * const origin = systemClock.now();
+ * const clock: Clock = {
+ *   now: () => systemClock.now() - origin,
+ *   wakeAt: (deadline, wake) => systemClock.wakeAt(deadline + origin, wake),
+ * };
+ * await run(() => console.log(now()), { clock }); // a small number: ms since origin
+ * ```
+ */
 export const systemClock: Clock = {
   now: () => performance.now(),
   wakeAt(deadline, wake) {

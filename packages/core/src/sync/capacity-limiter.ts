@@ -10,7 +10,25 @@ import { ParkingLot } from "../core/parking-lot.js";
 import type { Task } from "../core/task.js";
 import { describe } from "../core/validate.js";
 
-/** What {@link CapacityLimiter.statistics} reports. */
+/**
+ * What {@link CapacityLimiter.statistics} reports.
+ *
+ * @example
+ * ```ts
+ * import { CapacityLimiter, sleep, taskGroup } from "@quartet/core";
+ * import { waitAllTasksBlocked } from "@quartet/testing";
+ *
+ * const limiter = new CapacityLimiter(2);
+ * await taskGroup(async (tg) => {
+ *   for (const name of ["a", "b", "c"]) {
+ *     tg.spawn(async () => { using _ = await limiter.acquire(); await sleep(10); }, { name });
+ *   }
+ *   await waitAllTasksBlocked();
+ *   const { borrowers, tasksWaiting } = limiter.statistics();
+ *   console.log(borrowers, tasksWaiting); // ["a", "b"] 1
+ * });
+ * ```
+ */
 export interface CapacityLimiterStatistics {
   /** Tokens held now. */
   readonly borrowedTokens: number;

@@ -11,7 +11,25 @@ import { ParkingLot } from "../core/parking-lot.js";
 import { describe } from "../core/validate.js";
 import { Lock, acquireAs, acquisitionHeldBy, lotOf, type LockStatistics } from "./lock.js";
 
-/** What {@link Condition.statistics} reports. */
+/**
+ * What {@link Condition.statistics} reports.
+ *
+ * @example
+ * ```ts
+ * import { Condition, taskGroup } from "@quartet/core";
+ * import { waitAllTasksBlocked } from "@quartet/testing";
+ *
+ * const condition = new Condition();
+ * await taskGroup(async (tg) => {
+ *   tg.spawn(async () => { using _ = await condition.acquire(); await condition.wait(); });
+ *   await waitAllTasksBlocked();
+ *   const { tasksWaiting, lockStatistics } = condition.statistics();
+ *   console.log(tasksWaiting, lockStatistics.locked); // 1 false: wait() let go of the lock
+ *   using _ = await condition.acquire();
+ *   condition.notify();
+ * });
+ * ```
+ */
 export interface ConditionStatistics {
   /** Tasks blocked in `wait()` that have not been notified yet. */
   readonly tasksWaiting: number;

@@ -8,7 +8,23 @@ import { checkpoint } from "../checkpoint.js";
 import { current } from "../core/context.js";
 import { ParkingLot } from "../core/parking-lot.js";
 
-/** What {@link Event.statistics} reports. */
+/**
+ * What {@link Event.statistics} reports.
+ *
+ * @example
+ * ```ts
+ * import { Event, taskGroup } from "@quartet/core";
+ * import { waitAllTasksBlocked } from "@quartet/testing";
+ *
+ * const ready = new Event();
+ * await taskGroup(async (tg) => {
+ *   for (let i = 0; i < 3; i++) tg.spawn(() => ready.wait());
+ *   await waitAllTasksBlocked();
+ *   console.log(ready.statistics().tasksWaiting); // 3
+ *   ready.set();
+ * });
+ * ```
+ */
 export interface EventStatistics {
   /** Tasks blocked in `wait()`. */
   readonly tasksWaiting: number;

@@ -10,7 +10,24 @@ import { ParkingLot } from "../core/parking-lot.js";
 import type { Task } from "../core/task.js";
 import { describe } from "../core/validate.js";
 
-/** What {@link Lock.statistics} reports. */
+/**
+ * What {@link Lock.statistics} reports.
+ *
+ * @example
+ * ```ts
+ * import { Lock, sleep, taskGroup } from "@quartet/core";
+ * import { waitAllTasksBlocked } from "@quartet/testing";
+ *
+ * const lock = new Lock();
+ * await taskGroup(async (tg) => {
+ *   tg.spawn(async () => { using _ = await lock.acquire(); await sleep(100); }, { name: "writer" });
+ *   tg.spawn(async () => { using _ = await lock.acquire(); }, { name: "reader" });
+ *   await waitAllTasksBlocked();
+ *   const { owner, tasksWaiting } = lock.statistics();
+ *   console.log(owner, tasksWaiting); // writer 1
+ * });
+ * ```
+ */
 export interface LockStatistics {
   /** Whether some task holds the lock. */
   readonly locked: boolean;
@@ -38,6 +55,8 @@ export let acquireAs: (lock: Lock, acquisition: Disposable) => Promise<Disposabl
  *
  * The lock belongs to the task that acquired it: only that task may release
  * it, and acquiring it again from the same task throws instead of deadlocking.
+ * (Code outside any task counts as one task, the implicit root, for every
+ * caller: there a second `acquire()` waits for the first to be released.)
  * It is fair: tasks get it in the order they asked for it, and `release()`
  * hands it straight to the first waiting task, so a newcomer can never grab it
  * in between and starve the waiters.

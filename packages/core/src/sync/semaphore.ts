@@ -9,13 +9,46 @@ import { WouldBlock } from "../core/errors.js";
 import { ParkingLot } from "../core/parking-lot.js";
 import { describe, requireOptionalObject } from "../core/validate.js";
 
-/** Options of the `Semaphore` constructor. */
+/**
+ * Options of the `Semaphore` constructor.
+ *
+ * @example
+ * ```ts
+ * import { Semaphore } from "@quartet/core";
+ *
+ * const permits = new Semaphore(2, { max: 2 });
+ * {
+ *   using _ = await permits.acquire();
+ * } // gives the unit back: the value is 2 again
+ * try {
+ *   permits.release(); // one release too many
+ * } catch (err) {
+ *   console.log((err as Error).message); // "Semaphore.release() would raise the value above its max of 2: …"
+ * }
+ * ```
+ */
 export interface SemaphoreOptions {
   /** The highest the value may go; a `release()` beyond it throws. An integer no less than the initial value, or `Infinity` (the default). */
   max?: number;
 }
 
-/** What {@link Semaphore.statistics} reports. */
+/**
+ * What {@link Semaphore.statistics} reports.
+ *
+ * @example
+ * ```ts
+ * import { Semaphore, taskGroup } from "@quartet/core";
+ * import { waitAllTasksBlocked } from "@quartet/testing";
+ *
+ * const permits = new Semaphore(0);
+ * await taskGroup(async (tg) => {
+ *   tg.spawn(async () => { using _ = await permits.acquire(); });
+ *   await waitAllTasksBlocked();
+ *   console.log(permits.statistics().tasksWaiting); // 1
+ *   permits.release(); // hands the unit to the waiting task
+ * });
+ * ```
+ */
 export interface SemaphoreStatistics {
   /** Tasks blocked in `acquire()`. */
   readonly tasksWaiting: number;
