@@ -35,9 +35,12 @@ function check(label, ok, detail = "") {
   }
 }
 
+// A user's environment: not the workspace's NODE_OPTIONS (pnpm sets --conditions=quartet-source for its scripts).
+const userEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== "NODE_OPTIONS" && !name.startsWith("npm_")));
+
 /** Runs a command; returns its result without throwing. */
 function exec(command, args, cwd, env = {}) {
-  const result = spawnSync(command, args, { cwd, encoding: "utf8", env: { ...process.env, ...env }, timeout: 120_000 });
+  const result = spawnSync(command, args, { cwd, encoding: "utf8", env: { ...userEnv, ...env }, timeout: 120_000 });
   const output = `${result.stdout ?? ""}${result.stderr ?? ""}${result.error ? String(result.error) : ""}`;
   return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? "", output };
 }
@@ -45,8 +48,10 @@ function exec(command, args, cwd, env = {}) {
 /** pnpm as the caller ran it (npx pnpm@12, a global pnpm, corepack). */
 function pnpm(args, cwd) {
   const execpath = process.env.npm_execpath;
-  if (execpath && /pnpm/.test(execpath)) return execFileSync(process.execPath, [execpath, ...args], { cwd, encoding: "utf8" });
-  return execFileSync("pnpm", args, { cwd, encoding: "utf8" });
+  if (!execpath || !/pnpm/.test(execpath)) return execFileSync("pnpm", args, { cwd, encoding: "utf8" });
+  // pnpm 12 is a native executable; older ones are a script for node.
+  if (/\.[cm]?js$/.test(execpath)) return execFileSync(process.execPath, [execpath, ...args], { cwd, encoding: "utf8" });
+  return execFileSync(execpath, args, { cwd, encoding: "utf8" });
 }
 
 const work = mkdtempSync(join(tmpdir(), "quartet-consumer-"));
@@ -60,6 +65,9 @@ try {
     .map((dir) => ({ dir, manifest: JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) }))
     .filter(({ manifest }) => !manifest.private);
   for (const { dir, manifest } of packages) {
+    // The published exports map is the workspace's without the quartet-source condition (pnpm applies publishConfig).
+    const withoutSource = JSON.parse(JSON.stringify(manifest.exports, (key, value) => (key === "quartet-source" ? undefined : value)));
+    check(`${manifest.name}: publishConfig.exports is exports without quartet-source`, JSON.stringify(manifest.publishConfig?.exports) === JSON.stringify(withoutSource));
     if (!existsSync(join(dir, "dist"))) throw new Error(`${manifest.name} has no dist/: run \`pnpm build\` first`);
     pnpm(["pack", "--pack-destination", tarballs], dir);
   }
@@ -77,6 +85,7 @@ try {
   for (const { manifest } of packages) {
     const installed = readFileSync(join(project, "node_modules", manifest.name, "package.json"), "utf8");
     check(`${manifest.name}: installed manifest has no workspace: ranges`, !installed.includes("workspace:"), installed);
+    check(`${manifest.name}: installed exports map has no quartet-source condition`, !JSON.stringify(JSON.parse(installed).exports).includes("quartet-source"), installed);
   }
 
   // ---- run ---------------------------------------------------------------------

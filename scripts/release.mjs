@@ -40,6 +40,7 @@ try {
     const tarball = join(out, entry.tarball.path);
     const manifest = execFileSync("tar", ["-xzOf", tarball, "package/package.json"], { encoding: "utf8" });
     if (manifest.includes("workspace:")) throw new Error(`${entry.name}: the packed package.json still has a workspace: range`);
+    if (manifest.includes("quartet-source")) throw new Error(`${entry.name}: the packed exports map still has the workspace's quartet-source condition`);
     if (JSON.parse(manifest).version !== entry.version) throw new Error(`${entry.name}: the tarball is not version ${entry.version}`);
   }
   if (dryRun) {
