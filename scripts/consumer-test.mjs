@@ -45,13 +45,9 @@ function exec(command, args, cwd, env = {}) {
   return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? "", output };
 }
 
-/** pnpm as the caller ran it (npx pnpm@12, a global pnpm, corepack). */
+/** pnpm, which is on the PATH of every pnpm script (as `pnpm test` itself calls `pnpm typecheck`). */
 function pnpm(args, cwd) {
-  const execpath = process.env.npm_execpath;
-  if (!execpath || !/pnpm/.test(execpath)) return execFileSync("pnpm", args, { cwd, encoding: "utf8" });
-  // pnpm 12 is a native executable; older ones are a script for node.
-  if (/\.[cm]?js$/.test(execpath)) return execFileSync(process.execPath, [execpath, ...args], { cwd, encoding: "utf8" });
-  return execFileSync(execpath, args, { cwd, encoding: "utf8" });
+  return execFileSync("pnpm", args, { cwd, encoding: "utf8" });
 }
 
 const work = mkdtempSync(join(tmpdir(), "quartet-consumer-"));
