@@ -138,9 +138,9 @@ export class CancelScope {
     this.#node.setShield(shield);
   }
 
-  /** Whether `cancel()` was called or the deadline passed. */
+  /** Whether `cancel()` was called or the deadline passed (also before the scope is entered, as in trio). */
   get cancelCalled(): boolean {
-    return this.#node.cancelled !== null;
+    return this.#checkDeadline();
   }
 
   /** Whether the scope caught a `Cancelled` when `run` ended. */
@@ -154,7 +154,16 @@ export class CancelScope {
    * shield). Its `reason` is the `Cancelled`. It aborts once and never un-aborts.
    */
   get signal(): AbortSignal {
+    this.#checkDeadline();
     return this.#node.signal;
+  }
+
+  /** A deadline that has passed counts even if no alarm fired yet (the scope is not entered, or the task is busy). */
+  #checkDeadline(): boolean {
+    const node = this.#node;
+    if (node.cancelled !== null) return true;
+    if (node.deadline === Infinity) return false;
+    return node.checkDeadline((node.runtime ?? current().node.runtime!).now());
   }
 
   #catches(error: unknown): boolean {

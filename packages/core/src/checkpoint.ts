@@ -11,7 +11,8 @@ import { current } from "./core/context.js";
  * cancel scope is cancelled, else lets other tasks run and checks again.
  * Put one in long computations so they can be cancelled.
  *
- * Most checkpoints take one microtask; every 1024th waits for the event loop
+ * A deadline that has passed takes effect here even if the task has been busy
+ * computing (so no timer could fire). Most checkpoints take one microtask; every 1024th waits for the event loop
  * (`setImmediate`), so a loop of checkpoints cannot starve timers and I/O.
  *
  * @example
@@ -26,7 +27,10 @@ import { current } from "./core/context.js";
  */
 export async function checkpoint(): Promise<void> {
   const node = current().node;
+  const runtime = node.runtime!;
+  // A deadline that passed while the task computed: no alarm could fire, so fire it here.
+  runtime.pollDeadlines();
   if (node.effective !== null) throw node.effective;
-  await node.runtime!.schedulePoint();
+  await runtime.schedulePoint();
   if (node.effective !== null) throw node.effective;
 }

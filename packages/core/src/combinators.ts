@@ -97,7 +97,13 @@ export async function race<T>(fns: ReadonlyArray<() => Promise<T> | T>): Promise
 
 function requireFunctions(fns: unknown, what: string): asserts fns is ReadonlyArray<() => unknown> {
   if (!Array.isArray(fns)) throw new TypeError(`${what} needs an array of functions; got ${describe(fns)}`);
-  fns.forEach((fn, i) => {
-    if (typeof fn !== "function") throw new TypeError(`${what} needs an array of functions; element ${i} is ${describe(fn)}`);
-  });
+  const bad = fns.findIndex((fn) => typeof fn !== "function");
+  if (bad < 0) return;
+  // all([a(), b()]) instead of all([a, b]): the promises already run outside any task. Mark
+  // every one handled, so that their later rejections do not kill the process on top of this.
+  for (const fn of fns) if (fn instanceof Promise) fn.then(undefined, ignore);
+  const hint = fns[bad] instanceof Promise ? " (already running work: pass functions that start it, such as () => work())" : "";
+  throw new TypeError(`${what} needs an array of functions; element ${bad} is ${describe(fns[bad])}${hint}`);
 }
+
+function ignore(): void {}

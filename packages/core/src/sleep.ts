@@ -61,6 +61,9 @@ function sleepNode(deadline: number): Promise<void> {
   if (node.effective !== null) return Promise.reject(node.effective);
   const runtime = node.runtime!;
   if (deadline <= runtime.now()) {
+    // Does not park, so no alarm gets a chance to fire: look for passed deadlines here.
+    runtime.pollDeadlines();
+    if (node.effective !== null) return Promise.reject(node.effective);
     return runtime.schedulePoint().then(() => {
       if (node.effective !== null) throw node.effective;
     });

@@ -7,7 +7,7 @@
 import { CancelScope, catchesAtExit, nodeOf } from "./cancel-scope.js";
 import { CancelNode } from "./core/cancel-node.js";
 import { current, runInContext } from "./core/context.js";
-import { Cancelled, TaskGroupError, cancellationOf } from "./core/errors.js";
+import { Cancelled, TaskGroupError, cancellationOf, textOf } from "./core/errors.js";
 import { Task, noteTaskOf, taskName } from "./core/task.js";
 import { requireFunction, requireOptionalName, requireOptionalObject } from "./core/validate.js";
 
@@ -181,6 +181,7 @@ class TaskGroupImpl implements TaskGroup {
       await new Promise<void>((resolve) => (this.#onIdle = resolve));
       runtime.unblock(outer.task);
     }
+    // Closed already if it waited: #checkIdle closes the group when it stops waiting.
     this.#closed = true;
     try {
       const errors = this.#errors;
@@ -265,8 +266,7 @@ class TaskGroupImpl implements TaskGroup {
     }
     this.#errors.push(error);
     if (this.#errors.length === 1) {
-      const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      this.#node.cancel(error, `${this.#describe()} was cancelled because a task failed (${what})`);
+      this.#node.cancel(error, `${this.#describe()} was cancelled because a task failed (${textOf(error)})`);
     }
   }
 
@@ -274,6 +274,9 @@ class TaskGroupImpl implements TaskGroup {
     if (this.#running === 0 && this.#pendingStarts === 0 && this.#onIdle !== null) {
       const onIdle = this.#onIdle;
       this.#onIdle = null;
+      // Refuse new tasks from this moment, not from when run() resumes a few microtasks later:
+      // a task spawned in between would outlive the group.
+      this.#closed = true;
       onIdle();
     }
   }
@@ -315,23 +318,15 @@ function runChild(child: Child): void {
     child.end(true, error);
     return;
   }
-  if (result instanceof Promise) {
-    result.then(childReturned, childThrew);
-  } else if (result !== null && typeof result === "object" && typeof (result as PromiseLike<unknown>).then === "function") {
-    // Another thenable may call back in any context: give it callbacks that know the child.
-    try {
-      (result as PromiseLike<unknown>).then(
-        () => child.end(false, undefined),
-        (error: unknown) => child.end(true, error),
-      );
-    } catch (error) {
-      child.end(true, error); // a thenable whose then() throws
-    }
-  } else {
-    // A function that returned without a promise: end from a microtask, as an async one would.
-    queueMicrotask(() => child.end(false, undefined));
-  }
+  // A plain promise (what an async function returns) is watched with the built-in `then`. Any
+  // other value goes through Promise.resolve: a thenable's first settlement counts, once,
+  // whatever it does later or however its `then` misbehaves (Promises/A+ 2.3.3), and a plain
+  // value ends the task from a microtask, as an async function would.
+  const promise = result instanceof Promise && Object.getPrototypeOf(result) === Promise.prototype ? result : Promise.resolve(result);
+  promiseThen.call(promise, childReturned, childThrew);
 }
+
+const promiseThen = Promise.prototype.then;
 
 function childReturned(): void {
   (current() as Child).end(false, undefined);
@@ -405,11 +400,11 @@ class StartStatus<T> implements TaskStatus<T> {
       this.#group.childEnded(failed, error);
       return;
     }
-    const callerCancelled = node.effective;
     node.detach();
     if (failed) this.#reject(error);
     else if (!this.#called) this.#reject(new Error(`task "${this.#task.name}" passed to start() returned without calling started()`));
-    else if (callerCancelled !== null) this.#reject(callerCancelled);
+    // started() was called while the caller was cancelled, and the task then returned normally:
+    // start() resolves with the recorded value (the caller's next checkpoint throws), as trio's does.
     else this.#resolve(this.#value as T);
   }
 }

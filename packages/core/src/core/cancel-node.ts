@@ -139,7 +139,15 @@ export class CancelNode implements DeadlineEntry, Context {
 
   cancel(reason?: unknown, message?: string): void {
     if (this.cancelled !== null) return;
-    this.cancelled = new Cancelled(reason, message);
+    const cancelled = (this.cancelled = new Cancelled(reason, message));
+    if (this.#state === State.Fresh) {
+      // Not in the tree yet: the scope sees its own cancellation (its body's first checkpoint
+      // will throw), and its signal aborts now, not when it is entered.
+      this.effective = cancelled;
+      const controller = this.#controller;
+      if (controller !== null && !controller.signal.aborted) controller.abort(cancelled);
+      return;
+    }
     if (this.#state !== State.Attached) return;
     if (this.heapIndex >= 0) this.runtime!.removeDeadline(this);
     this.#update();
@@ -157,6 +165,15 @@ export class CancelNode implements DeadlineEntry, Context {
     if (deadline === Infinity) runtime.removeDeadline(this);
     else if (deadline <= runtime.now()) this.#deadlinePassed();
     else runtime.moveDeadline(this);
+  }
+
+  /**
+   * Cancels the node if its deadline has passed by `now`, even though no alarm has fired
+   * yet (a CPU-bound task, or a scope not yet entered). Returns whether it is cancelled.
+   */
+  checkDeadline(now: number): boolean {
+    if (this.cancelled === null && this.#state !== State.Detached && this.deadline <= now) this.#deadlinePassed();
+    return this.cancelled !== null;
   }
 
   /** The deadline heap calls this when the deadline has passed. */
@@ -183,18 +200,34 @@ export class CancelNode implements DeadlineEntry, Context {
     }
   }
 
+  /**
+   * Walks the subtree whose visible cancellation changed, without recursion, so
+   * that nesting depth is bounded by memory and not by the call stack. Parents
+   * get their new `effective` before their children; then the nodes that became
+   * cancelled abort their waiters in post-order (children before parents,
+   * siblings in order), as a recursive walk would.
+   */
   #propagate(): void {
-    const parentEffective = this.shield || this.parent === null ? null : this.parent.effective;
-    const effective = parentEffective ?? this.cancelled;
-    if (effective === this.effective) return;
-    const newlyCancelled = this.effective === null && effective !== null;
-    this.effective = effective;
-    for (let child = this.#firstChild; child !== null; ) {
-      const next = child.#nextSibling;
-      child.#propagate();
-      child = next;
+    let newlyCancelled: CancelNode[] | null = null;
+    // Depth-first, children pushed last-first: pops come out as a mirrored pre-order, so the
+    // list of newly cancelled nodes, read backwards, is in post-order with siblings in order.
+    const stack: CancelNode[] = [this];
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      const parentEffective = node.shield || node.parent === null ? null : node.parent.effective;
+      const effective = parentEffective ?? node.cancelled;
+      if (effective === node.effective) continue;
+      if (node.effective === null) (newlyCancelled ??= []).push(node);
+      node.effective = effective;
+      for (let child = node.#firstChild; child !== null; child = child.#nextSibling) stack.push(child);
     }
-    if (!newlyCancelled) return;
+    if (newlyCancelled === null) return;
+    for (let i = newlyCancelled.length - 1; i >= 0; i--) newlyCancelled[i]!.#abortWaiters();
+  }
+
+  /** This node has just become effectively cancelled: wake its waiters with that, and abort its signal. */
+  #abortWaiters(): void {
+    const effective = this.effective!;
     // Aborting takes each waiter out of the list; always take the current first.
     for (let waiter = this.#firstWaiter; waiter !== null; waiter = this.#firstWaiter) waiter.abort(effective);
     const controller = this.#controller;

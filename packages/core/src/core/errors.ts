@@ -49,8 +49,25 @@ Cancelled.prototype.name = "Cancelled";
 
 function describeCancellation(reason: unknown): string {
   if (reason === undefined) return "the cancel scope was cancelled";
-  if (reason instanceof Error) return `the cancel scope was cancelled: ${reason.message}`;
-  return `the cancel scope was cancelled: ${String(reason)}`;
+  return `the cancel scope was cancelled: ${textOf(reason, false)}`;
+}
+
+/**
+ * @internal Text for any value, for a message: never throws, whatever the value
+ * (an object with no prototype, a Symbol, a getter or Proxy trap that throws).
+ * Errors show as `name: message` when `withName`, else as their message.
+ */
+export function textOf(value: unknown, withName = true): string {
+  try {
+    if (value instanceof Error) return withName ? `${value.name}: ${value.message}` : String(value.message);
+    return String(value);
+  } catch {
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      return "(a value that cannot be shown as text)";
+    }
+  }
 }
 
 /**
@@ -186,16 +203,12 @@ export class TaskGroupError extends AggregateError {
     super(
       errors,
       `${errors.length} tasks failed in task group${groupName ? ` "${groupName}"` : ""}: ` +
-        errors.map(summarize).join("; "),
+        errors.map((error) => textOf(error)).join("; "),
     );
   }
 }
 TaskGroupError.prototype.name = "TaskGroupError";
 
-function summarize(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
-}
 
 /**
  * Whether `error` is a cancellation rather than a failure of its own.
@@ -226,8 +239,16 @@ export function isCancelled(error: unknown): boolean {
  * being classified; it turns an `AbortError` without a `cause` into a cancellation.
  */
 export function cancellationOf(error: unknown, effective: Cancelled | null): Cancelled | undefined {
-  if (error instanceof Cancelled) return error;
   if (error === null || typeof error !== "object") return undefined;
+  try {
+    if (error instanceof Cancelled) return error;
+    return foreignCancellation(error, effective);
+  } catch {
+    return undefined; // a getter or Proxy trap that throws: whatever it is, it is not a cancellation
+  }
+}
+
+function foreignCancellation(error: object, effective: Cancelled | null): Cancelled | undefined {
   const name = (error as { name?: unknown }).name;
   if (name === "AbortError") {
     const cause = (error as { cause?: unknown }).cause;
@@ -239,6 +260,13 @@ export function cancellationOf(error: unknown, effective: Cancelled | null): Can
     const { error: thrown, suppressed } = error as { error?: unknown; suppressed?: unknown };
     const first = cancellationOf(thrown, effective);
     if (first !== undefined && cancellationOf(suppressed, effective) !== undefined) return first;
+  } else if (error instanceof AggregateError && effective !== null) {
+    // `Promise.any` over operations of a cancelled scope rejects with an AggregateError of its
+    // Cancelleds: made only of the cancellation visible here, it is that cancellation.
+    const errors: unknown = error.errors;
+    if (!Array.isArray(errors) || errors.length === 0) return undefined;
+    for (const each of errors) if (cancellationOf(each, effective) !== effective) return undefined;
+    return effective;
   }
   return undefined;
 }

@@ -24,17 +24,26 @@ const TASK_PATH = Symbol("quartet.taskPath");
  * extensible objects are left alone.
  */
 export function noteTaskOf(error: unknown, name: string): void {
-  if (error === null || typeof error !== "object" || !Object.isExtensible(error)) return;
-  const path = (error as { [TASK_PATH]?: string[] })[TASK_PATH];
-  if (path !== undefined) {
-    path.push(name);
-    return;
+  if (error === null || typeof error !== "object") return;
+  try {
+    if (!Object.isExtensible(error)) return;
+    const path = (error as { [TASK_PATH]?: string[] })[TASK_PATH];
+    if (path !== undefined) {
+      path.push(name);
+      return;
+    }
+    Object.defineProperty(error, TASK_PATH, { value: [name], enumerable: false, configurable: true });
+  } catch {
+    // A Proxy whose traps throw: the error travels on without its trail.
   }
-  Object.defineProperty(error, TASK_PATH, { value: [name], enumerable: false, configurable: true });
 }
 
 /** The names of the tasks `error` came out of, innermost first; empty if none. */
 export function taskPathOf(error: unknown): readonly string[] {
   if (error === null || typeof error !== "object") return [];
-  return [...((error as { [TASK_PATH]?: string[] })[TASK_PATH] ?? [])];
+  try {
+    return [...((error as { [TASK_PATH]?: string[] })[TASK_PATH] ?? [])];
+  } catch {
+    return [];
+  }
 }

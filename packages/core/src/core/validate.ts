@@ -8,9 +8,18 @@
 
 /** A short, safe rendering of a value for an error message. */
 export function describe(value: unknown): string {
+  try {
+    return describeUnsafely(value);
+  } catch {
+    return "a value that cannot be described"; // a getter or Proxy trap that throws
+  }
+}
+
+function describeUnsafely(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   if (typeof value === "function") return `function ${value.name || "(anonymous)"}`;
   if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "symbol") return value.toString();
   if (value === null || typeof value !== "object") return String(value);
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   const name = (value as object).constructor?.name;
@@ -18,8 +27,18 @@ export function describe(value: unknown): string {
 }
 
 export function requireFunction(value: unknown, what: string): void {
-  if (typeof value !== "function") throw new TypeError(`${what} must be a function; got ${describe(value)}`);
+  if (typeof value === "function") return;
+  if (value instanceof Promise) {
+    // `tg.spawn(work())` instead of `tg.spawn(work)`: the work is already running outside any
+    // task. Mark its promise handled, so that its later rejection does not kill the process
+    // on top of this error, and say what to write instead.
+    value.then(undefined, ignore);
+    throw new TypeError(`${what} must be a function; got a Promise (the work was already running: pass a function that starts it, such as () => work())`);
+  }
+  throw new TypeError(`${what} must be a function; got ${describe(value)}`);
 }
+
+function ignore(): void {}
 
 /** A length of time in ms: a number, not NaN, not negative; `Infinity` allowed. */
 export function requireDuration(value: unknown, what: string): asserts value is number {
