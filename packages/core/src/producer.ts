@@ -9,7 +9,9 @@
 import { closeWithFailure, openMemoryChannel, unseenFailureOf, whenReceiverWaits, type ReceiveChannel, type SendChannel } from "./channel.js";
 import { RESOLVED } from "./core/runtime.js";
 import { current, runInContext } from "./core/context.js";
-import { ClosedResourceError, cancellationOf } from "./core/errors.js";
+import { nodeOf } from "./cancel-scope.js";
+import type { CancelNode } from "./core/cancel-node.js";
+import { BrokenResourceError, ClosedResourceError, cancellationOf } from "./core/errors.js";
 import { Task } from "./core/task.js";
 import { describe, requireFunction, requireOptionalName, requireOptionalObject } from "./core/validate.js";
 import { taskGroup, type TaskGroup, type TaskStatus } from "./task-group.js";
@@ -76,14 +78,21 @@ export interface ProducerStream<T> extends AsyncIterable<T>, AsyncDisposable {
   /**
    * The next value, asking the producer for it. A checkpoint. After the last
    * value it throws `EndOfChannel` — or, once, the error the producer failed
-   * with; after `close()`, `ClosedResourceError`.
+   * with, or `BrokenResourceError` if the producer was cancelled by the scope
+   * that called `produce()` (its `cause` is that `Cancelled`: a cancellation never
+   * crosses into a consumer whose own scope is not cancelled). After `close()`,
+   * or in a task waiting in `receive()` while another closes the stream,
+   * `ClosedResourceError`.
    */
   receive(): Promise<T>;
   /**
    * Cancels the producer and waits until its cleanup (`finally` blocks,
    * disposers) has finished — even if the caller's own scope is cancelled. Not a
    * checkpoint. Throws only if the producer failed with an error of its own
-   * that the consumer has not seen. Calling it again waits for the same end.
+   * that the consumer has not seen. Calling it again, or from several tasks at
+   * once, waits for the same end. Called by the producer itself (or a task of
+   * its own), it returns at once: the cancellation unwinds the producer after.
+   * A stream still open when its `run()` returns is closed by the run.
    */
   close(): Promise<void>;
 }
@@ -161,6 +170,7 @@ export async function produce<T>(fn: (ctx: ProducerContext<T>) => Promise<void>,
   const caller = current();
   const runtime = caller.node.runtime!;
   const host = new Task(caller.node, `${name} (host)`);
+  const link: ProducerLink = { closing: false, brokenByScope: null };
   let group: TaskGroup | undefined;
   let setupDone: () => void = () => {};
   const setup = new Promise<void>((resolve) => (setupDone = resolve));
@@ -170,7 +180,7 @@ export async function produce<T>(fn: (ctx: ProducerContext<T>) => Promise<void>,
       async (tg) => {
         group = tg;
         const context = new ProducerContextImpl<T>(valuesTx, buffer === 0);
-        await tg.start((status: TaskStatus) => runProducer(fn, context, status, valuesTx), { name });
+        await tg.start((status: TaskStatus) => runProducer(fn, context, status, valuesTx, link), { name });
         setupDone();
       },
       { name: `produce(${name})` },
@@ -191,10 +201,24 @@ export async function produce<T>(fn: (ctx: ProducerContext<T>) => Promise<void>,
   } finally {
     runtime.unblock(caller.task);
   }
-  const stream = new ProducerStreamImpl<T>(valuesRx, group!, ended);
-  const cancel = group!.cancelScope;
-  unclosedStreams.register(stream, cancel, stream);
+  const core = new StreamCore<T>(valuesRx, group!, ended, link);
+  const stream = new ProducerStreamImpl<T>(core);
+  unclosedStreams.register(stream, core, stream);
+  // Until it ends, the producer is a leftover its run() cancels and waits for before returning.
+  runtime.leftovers.add(core);
+  ended.then(
+    () => runtime.leftovers.delete(core),
+    () => runtime.leftovers.delete(core),
+  );
   return stream;
+}
+
+/** What the producer's task and the consumer's stream know of each other. */
+interface ProducerLink {
+  /** The consumer closed the stream (so the producer's cancellation is no failure, and receivers get ClosedResourceError). */
+  closing: boolean;
+  /** The error receivers get because the producer was cancelled by its own scope, not by close(). */
+  brokenByScope: BrokenResourceError | null;
 }
 
 // ------------------------------------------------------------------- producer side
@@ -209,6 +233,7 @@ async function runProducer<T>(
   context: ProducerContextImpl<T>,
   status: TaskStatus,
   values: SendChannel<T>,
+  link: ProducerLink,
 ): Promise<void> {
   context.status = status;
   try {
@@ -220,7 +245,13 @@ async function runProducer<T>(
       values.close();
       throw error; // a setup error: start(), and so produce(), throws it
     }
-    closeWithFailure(values, error);
+    const cancelled = cancellationOf(error, current().node.effective);
+    if (cancelled === undefined) return closeWithFailure(values, error);
+    // A cancellation never crosses into the consumer's task, whose own scopes are not cancelled
+    // (a consumer in the cancelled scope gets its own Cancelled at its next checkpoint anyway).
+    if (link.closing) return values.close(); // closed by the consumer: its receivers get ClosedResourceError
+    link.brokenByScope = new BrokenResourceError(`the producer was cancelled (${cancelled.message}), so the stream has no more values`, { cause: cancelled });
+    closeWithFailure(values, link.brokenByScope);
   }
 }
 
@@ -259,55 +290,99 @@ class ProducerContextImpl<T> implements ProducerContext<T> {
 // ------------------------------------------------------------------- consumer side
 
 /** Cancels the producer of a stream that was garbage-collected without being closed. */
-const unclosedStreams = new FinalizationRegistry<{ cancel(reason?: unknown): void }>((scope) => {
-  scope.cancel("the producer's stream was garbage-collected without being closed");
+const unclosedStreams = new FinalizationRegistry<StreamCore<unknown>>((core) => {
+  core.cancel("the producer's stream was garbage-collected without being closed");
 });
 
 /**
- * The consumer's side is the values channel's receive end: receiving is asking,
- * since the producer waits for a receiver to wait. A receive() cancelled while
- * waiting withdraws the request with it.
+ * The stream's state, without a reference to the stream object itself, so that
+ * the run (which closes leftover streams) and the finalization registry can
+ * hold it while the stream can still be garbage-collected.
+ *
+ * The consumer's side is the values channel's receive end: receiving is
+ * asking, since the producer waits for a receiver to wait. A receive()
+ * cancelled while waiting withdraws the request with it.
  */
-class ProducerStreamImpl<T> implements ProducerStream<T> {
-  readonly #values: ReceiveChannel<T>;
-  readonly #valuesIterator: AsyncIterator<T>;
+class StreamCore<T> {
+  readonly values: ReceiveChannel<T>;
   readonly #group: TaskGroup;
   readonly #ended: Promise<void>;
-  #closing: Promise<void> | null = null;
+  readonly #link: ProducerLink;
+  /** Settles when the producer has ended after close(): with its unseen failure, if any. */
+  #closed: Promise<void> | null = null;
 
-  constructor(values: ReceiveChannel<T>, group: TaskGroup, ended: Promise<void>) {
-    this.#values = values;
-    this.#valuesIterator = values[Symbol.asyncIterator]();
+  constructor(values: ReceiveChannel<T>, group: TaskGroup, ended: Promise<void>, link: ProducerLink) {
+    this.values = values;
     this.#group = group;
     this.#ended = ended;
+    this.#link = link;
     ended.catch(() => {}); // observed by close(); never an unhandled rejection
   }
 
+  get closing(): boolean {
+    return this.#closed !== null;
+  }
+
+  cancel(reason: unknown): void {
+    this.#group.cancelScope.cancel(reason);
+  }
+
+  /**
+   * Cancels the producer, closes the receive end (tasks waiting in receive() get
+   * ClosedResourceError), and waits for the producer's cleanup — counted as
+   * blocked for each task that waits, and never from inside the producer, which
+   * cannot wait for itself: there, the cancellation unwinds it after close()
+   * returns.
+   */
+  close(): Promise<void> {
+    if (this.#closed === null) {
+      this.#link.closing = true;
+      this.cancel("the producer's stream was closed");
+      this.values.close();
+      this.#closed = this.#ended.then(this.#afterEnd, this.#afterEnd);
+      this.#closed.catch(() => {}); // a close() that nobody awaits does not make an unhandled rejection
+    }
+    const { node, task } = current();
+    if (this.#isInside(node)) return RESOLVED;
+    const runtime = node.runtime!;
+    runtime.block(task); // waiting for the producer's cleanup; not a checkpoint
+    const unblock = (): void => runtime.unblock(task);
+    return this.#closed.finally(unblock);
+  }
+
+  /** The producer's own failure that the consumer has not seen is not lost: close() throws it. */
+  readonly #afterEnd = (): void => {
+    const failure = unseenFailureOf(this.values);
+    if (failure === null || failure.error === this.#link.brokenByScope) return;
+    if (cancellationOf(failure.error, null) === undefined) throw failure.error;
+  };
+
+  /** Whether `node` is in the producer's group (the producer itself, or a task or scope of it). */
+  #isInside(node: CancelNode): boolean {
+    const groupNode = nodeOf(this.#group.cancelScope);
+    for (let at: CancelNode | null = node; at !== null; at = at.parent) if (at === groupNode) return true;
+    return false;
+  }
+}
+
+/** The consumer's handle: receiving, iterating, closing. */
+class ProducerStreamImpl<T> implements ProducerStream<T> {
+  readonly #core: StreamCore<T>;
+  readonly #valuesIterator: AsyncIterator<T>;
+
+  constructor(core: StreamCore<T>) {
+    this.#core = core;
+    this.#valuesIterator = core.values[Symbol.asyncIterator]();
+  }
+
   receive(): Promise<T> {
-    if (this.#closing !== null) return this.#closedError();
-    return this.#values.receive();
+    if (this.#core.closing) return this.#closedError();
+    return this.#core.values.receive();
   }
 
   close(): Promise<void> {
-    this.#closing ??= this.#close();
-    return this.#closing;
-  }
-
-  async #close(): Promise<void> {
     unclosedStreams.unregister(this);
-    this.#group.cancelScope.cancel("the producer's stream was closed");
-    const { node, task } = current();
-    const runtime = node.runtime!;
-    runtime.block(task); // waiting for the producer's cleanup; not a checkpoint
-    try {
-      await this.#ended.catch(() => {});
-    } finally {
-      runtime.unblock(task);
-      this.#values.close();
-    }
-    // The producer's own failure that the consumer has not seen is not lost: close() throws it.
-    const failure = unseenFailureOf(this.#values);
-    if (failure !== null && cancellationOf(failure.error, null) === undefined) throw failure.error;
+    return this.#core.close();
   }
 
   #closedError(): Promise<never> {
@@ -322,7 +397,7 @@ class ProducerStreamImpl<T> implements ProducerStream<T> {
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return {
-      next: () => (this.#closing !== null ? this.#closedError() : this.#valuesIterator.next()),
+      next: () => (this.#core.closing ? this.#closedError() : this.#valuesIterator.next()),
       // Leaving the loop early (break, return, throw) closes the stream: the producer is
       // cancelled and its cleanup has finished when the loop is left.
       return: async (): Promise<IteratorResult<T>> => {

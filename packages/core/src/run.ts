@@ -11,6 +11,19 @@ import { Task, noteTaskOf } from "./core/task.js";
 import { describe, requireFunction, requireOptionalObject } from "./core/validate.js";
 
 /**
+ * Closes the streams the run opened and never closed (cancelling their producers and waiting
+ * for their cleanup), including any that closing opens. A producer's unseen failure is thrown.
+ */
+async function closeLeftovers(runtime: Runtime): Promise<void> {
+  let failure: { error: unknown } | null = null;
+  while (runtime.leftovers.size > 0) {
+    const outcomes = await Promise.allSettled([...runtime.leftovers].map((leftover) => leftover.close()));
+    for (const outcome of outcomes) if (outcome.status === "rejected") failure ??= { error: outcome.reason };
+  }
+  if (failure !== null) throw failure.error;
+}
+
+/**
  * Options of {@link run}.
  *
  * @example
@@ -65,10 +78,16 @@ export async function run<T>(main: () => Promise<T> | T, options?: RunOptions): 
   const task = new Task(root, main.name || "main");
   runtime.taskStarted(task);
   try {
-    return await runInContext(task, main);
-  } catch (error) {
-    noteTaskOf(error, task.name);
-    throw error;
+    let result: T;
+    try {
+      result = await runInContext(task, main);
+    } catch (error) {
+      noteTaskOf(error, task.name);
+      await runInContext(task, closeLeftovers, runtime).catch(() => {}); // main's error is the one to report
+      throw error;
+    }
+    await runInContext(task, closeLeftovers, runtime);
+    return result;
   } finally {
     runtime.taskEnded(task);
     runtime.close();

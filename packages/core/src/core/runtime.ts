@@ -165,6 +165,13 @@ export class Runtime implements RunHooks {
   /** Counted tasks blocked in at least one Quartet operation. The run is idle when this equals `tasksLiving`. */
   tasksBlocked = 0;
 
+  /**
+   * Work the run started that no task waits for: the producers of streams not yet
+   * closed. `run()` closes them (cancels them and waits for their cleanup) before
+   * it returns, so nothing it started is left parked.
+   */
+  readonly leftovers = new Set<{ close(): Promise<void> }>();
+
   #alarm: ClockAlarm | null = null;
   #alarmAt = Infinity;
   #alarmReferenced = false;
