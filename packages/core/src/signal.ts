@@ -45,23 +45,46 @@ export function currentSignal(): AbortSignal {
  * const text = await moveOnAfter(1000, () => abortable(readFile("/etc/hostname", "utf8")));
  * ```
  */
-export async function abortable<T>(promise: PromiseLike<T>): Promise<T> {
+export function abortable<T>(promise: PromiseLike<T>): Promise<T> {
   if (promise === null || (typeof promise !== "object" && typeof promise !== "function") || typeof promise.then !== "function") {
-    throw new TypeError(`abortable() needs a promise; got ${describe(promise)}`);
+    return Promise.reject(new TypeError(`abortable() needs a promise; got ${describe(promise)}`));
   }
-  const settled = Promise.resolve(promise);
   const context = current();
   const node = context.node;
-  if (node.effective !== null) {
-    settled.then(undefined, ignore);
-    throw node.effective;
-  }
-  const waiter = new Waiter<T>(context, null);
-  settled.then(
-    (value) => waiter.wake(value),
-    (error: unknown) => waiter.fail(error),
-  );
+  // A native promise may be long-lived (a shutdown signal, a connection's close): watch it
+  // with one reaction shared by every call, so that a call that is cancelled leaves nothing
+  // on it. Another thenable is adopted afresh each call.
+  const waiters = promise instanceof Promise ? watch(promise) : watch(Promise.resolve(promise));
+  if (node.effective !== null) return Promise.reject(node.effective); // the watch marks it handled
+  const waiter = new Waiter<T>(context, leaveWatch);
+  waiter.owner = waiters;
+  waiters.add(waiter);
   return waiter.promise;
 }
 
-function ignore(): void {}
+/** The tasks waiting in `abortable()` for each native promise that has not settled yet. */
+const watches = new WeakMap<Promise<unknown>, Set<Waiter<any>>>();
+
+/** The set of waiters for `promise`, with the one reaction that wakes them (its rejection is handled so). */
+function watch(promise: Promise<unknown>): Set<Waiter<any>> {
+  let waiters = watches.get(promise);
+  if (waiters !== undefined) return waiters;
+  const set = (waiters = new Set());
+  watches.set(promise, set);
+  promise.then(
+    (value) => {
+      watches.delete(promise);
+      for (const waiter of set) waiter.wake(value);
+    },
+    (error: unknown) => {
+      watches.delete(promise);
+      for (const waiter of set) waiter.fail(error);
+    },
+  );
+  return set;
+}
+
+/** A cancelled `abortable()` call stops waiting: nothing of it stays on the promise. */
+function leaveWatch(waiter: Waiter<any>): void {
+  (waiter.owner as Set<Waiter<any>>).delete(waiter);
+}

@@ -127,6 +127,57 @@ describe("abortable", () => {
     expect(unhandled).toEqual([]);
   }));
 
+  it("leaves nothing on a long-lived promise for each call that was cancelled", virtual(async () => {
+    const forever = new Promise<never>(() => {}); // a shutdown signal, a connection's close…
+    const refs: Array<WeakRef<object>> = [];
+    let caught = 0;
+    await taskGroup(async (tg) => {
+      for (let i = 0; i < 200; i++) {
+        // Each call in a task of its own: the task's record (and the function it ran) is what
+        // a leftover reaction on `forever` would keep alive.
+        const fn = async (): Promise<void> => {
+          const scope = new CancelScope();
+          await scope.run(async () => {
+            const waiting = abortable(forever);
+            scope.cancel();
+            await waiting;
+          });
+          if (scope.cancelledCaught) caught++;
+        };
+        refs.push(new WeakRef(fn));
+        tg.spawn(fn);
+      }
+    });
+    expect(caught).toBe(200);
+    for (let i = 0; i < 3; i++) {
+      globalThis.gc!();
+      await hostDelay(1);
+    }
+    // Each call's promise (and the task state it holds) is garbage once the call is cancelled.
+    // A reaction per call on `forever` would keep every one of them alive.
+    expect(refs.filter((ref) => ref.deref() !== undefined).length).toBeLessThan(5);
+  }));
+
+  it("wakes every call waiting on the same promise, in order, and only those not cancelled", virtual(async () => {
+    let resolve!: (value: string) => void;
+    const shared = new Promise<string>((r) => (resolve = r));
+    const log: string[] = [];
+    await taskGroup(async (tg) => {
+      for (const name of ["a", "b", "c"]) {
+        tg.spawn(async () => {
+          const scope = new CancelScope();
+          if (name === "b") scope.cancel();
+          const value = await scope.run(() => abortable(shared));
+          log.push(`${name}: ${value ?? "cancelled"}`);
+        });
+      }
+      await sleep(1);
+      resolve("ready");
+    });
+    expect(log).toEqual(["b: cancelled", "a: ready", "c: ready"]);
+    expect(await abortable(shared)).toBe("ready"); // and later calls on the settled promise
+  }));
+
   it("rejects a value that is not a promise with a TypeError", virtual(async () => {
     await expect(abortable(42 as never)).rejects.toThrow(/abortable\(\) needs a promise; got 42/);
   }));
