@@ -165,6 +165,31 @@ describe("MockClock", () => {
     expect(log).toEqual(["cleanup done at 130", "moved on at 150"]);
   });
 
+  it("never jumps past a pending deadline when a task is blocked in two operations at once", async () => {
+    const woke: Array<[string, number]> = [];
+    await run(async () => {
+      async function* ticks(): AsyncGenerator<number> {
+        for (const ms of [5, 5, 5]) {
+          await sleep(ms); // blocked here and, around it, in abortable(): two blocks of one task
+          woke.push(["generator", now()]);
+          yield now();
+        }
+      }
+      await taskGroup(async (tg) => {
+        tg.spawn(async () => {
+          await sleep(100);
+          woke.push(["late sleeper", now()]);
+        });
+        tg.spawn(async () => {
+          const iterator = ticks();
+          for (let i = 0; i < 3; i++) await abortable(iterator.next());
+          await iterator.return(undefined);
+        });
+      });
+    }, { clock: new MockClock({ autojumpThreshold: 0 }) });
+    expect(woke).toEqual([["generator", 5], ["generator", 10], ["generator", 15], ["late sleeper", 100]]);
+  });
+
   it("runs at a rate: virtual time follows real time, scaled", async () => {
     const clock = new MockClock({ rate: 1000 });
     const started = performance.now();

@@ -315,14 +315,23 @@ export class Runtime implements RunHooks {
     if (task.blocks++ === 0 && task.counted) {
       this.tasksBlocked++;
       this.#changed();
+    } else {
+      this.#generation++;
     }
   }
 
-  /** `task` left a blocking Quartet operation. */
+  /**
+   * `task` left a blocking Quartet operation. Even when it stays blocked in another
+   * one (a task waiting in `abortable()` on a generator that sleeps), something was
+   * woken and will run: the generation changes, so an idle spell seen before does
+   * not count.
+   */
   unblock(task: Task): void {
     if (--task.blocks === 0 && task.counted) {
       this.tasksBlocked--;
       this.#changed();
+    } else {
+      this.#generation++;
     }
   }
 
@@ -356,7 +365,9 @@ export class Runtime implements RunHooks {
     const requests = this.#idleRequests;
     if (requests === null) return;
     const generation = this.#generation;
-    for (const request of requests) {
+    // The requests made before this check: one a callback makes (a clock asking again after
+    // it jumped) waits for the next check, after what the jump woke has run.
+    for (const request of [...requests]) {
       if (this.tasksBlocked !== this.tasksLiving || this.#generation !== generation) return;
       if (request.cushion === 0) {
         requests.delete(request);
