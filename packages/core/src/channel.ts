@@ -295,6 +295,7 @@ class MemorySendChannel<T> extends ChannelEnd<T> implements SendChannel<T> {
   send(value: T): Promise<void> {
     const context = current();
     const node = context.node;
+    context.task.checkpoints++;
     if (node.effective !== null) return Promise.reject(node.effective);
     const error = this.#unusable("send()");
     if (error !== null) return Promise.reject(error);
@@ -380,6 +381,7 @@ class MemoryReceiveChannel<T> extends ChannelEnd<T> implements ReceiveChannel<T>
   #receive(mode: typeof ITERATING | undefined): Promise<unknown> {
     const context = current();
     const node = context.node;
+    context.task.checkpoints++;
     if (node.effective !== null) return Promise.reject(node.effective);
     if (this.closed) return Promise.reject(new ClosedResourceError("receive() on a receive channel that was closed"));
     const state = this.state;
@@ -411,6 +413,7 @@ class MemoryReceiveChannel<T> extends ChannelEnd<T> implements ReceiveChannel<T>
  */
 export function whenReceiverWaits(channel: SendChannel<unknown>): Promise<void> {
   const context = current();
+  context.task.checkpoints++;
   if (context.node.effective !== null) return Promise.reject(context.node.effective);
   const state = (channel as MemorySendChannel<unknown>)["state"];
   if (state.receiveLot.size > 0) return RESOLVED;

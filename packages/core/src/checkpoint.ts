@@ -26,7 +26,8 @@ import { current } from "./core/context.js";
  * ```
  */
 export async function checkpoint(): Promise<void> {
-  const node = current().node;
+  const { node, task } = current();
+  task.checkpoints++;
   const runtime = node.runtime!;
   // A deadline that passed while the task computed: no alarm could fire, so fire it here.
   runtime.pollDeadlines();

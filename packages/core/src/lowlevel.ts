@@ -54,6 +54,27 @@ export function currentTaskName(): string {
 }
 
 /**
+ * How many checkpoints the calling task has passed so far: operations that
+ * check for cancellation (`checkpoint()`, `sleep`, a channel's `send` and
+ * `receive`, acquiring a lock, waiting on an event, `abortable()`…), whether or
+ * not they blocked. Awaiting a plain promise is not one. Counted per task, from
+ * its start; `@quartet/testing`'s `assertCheckpoints` is built on it.
+ *
+ * @example
+ * ```ts
+ * import { checkpoint } from "@quartet/core";
+ * import { currentCheckpointCount } from "@quartet/core/lowlevel";
+ * const before = currentCheckpointCount();
+ * await Promise.resolve(); // not a checkpoint
+ * await checkpoint();
+ * console.log(currentCheckpointCount() - before); // 1
+ * ```
+ */
+export function currentCheckpointCount(): number {
+  return current().task.checkpoints;
+}
+
+/**
  * What {@link currentStatistics} reports.
  *
  * @example
@@ -173,6 +194,7 @@ export function parkCurrentTask<T = void>(onAbort?: (parked: ParkedTask<T>) => v
     throw new TypeError(`parkCurrentTask() onAbort must be a function if given; got ${typeof onAbort}`);
   }
   const context = current();
+  context.task.checkpoints++;
   if (context.node.effective !== null) throw context.node.effective;
   return new Waiter<T>(context, onAbort ?? null);
 }

@@ -51,6 +51,7 @@ export function abortable<T>(promise: PromiseLike<T>): Promise<T> {
   }
   const context = current();
   const node = context.node;
+  context.task.checkpoints++;
   // A native promise may be long-lived (a shutdown signal, a connection's close): watch it
   // with one reaction shared by every call, so that a call that is cancelled leaves nothing
   // on it. Another thenable is adopted afresh each call.

@@ -58,6 +58,7 @@ export async function sleepForever(): Promise<never> {
 function sleepNode(deadline: number): Promise<void> {
   const context = current();
   const node = context.node;
+  context.task.checkpoints++;
   if (node.effective !== null) return Promise.reject(node.effective);
   const runtime = node.runtime!;
   if (deadline <= runtime.now()) {

@@ -41,7 +41,7 @@ const ROOT_VALUES = [
   "taskGroup",
 ];
 
-const LOWLEVEL_VALUES = ["currentRunHooks", "currentStatistics", "currentTaskName", "parkCurrentTask", "systemClock", "tasksOfError"];
+const LOWLEVEL_VALUES = ["currentCheckpointCount", "currentRunHooks", "currentStatistics", "currentTaskName", "parkCurrentTask", "systemClock", "tasksOfError"];
 
 describe("public surface", () => {
   it("@quartet/core exports exactly the documented names", () => {

@@ -43,6 +43,8 @@ export class Task implements Context {
   readonly counted: boolean;
   /** How many Quartet operations the task is blocked in right now (usually 0 or 1). Owned by the runtime. */
   blocks = 0;
+  /** How many checkpoints (operations that check for cancellation) the task has passed; for `assertCheckpoints`. */
+  checkpoints = 0;
 
   constructor(node: CancelNode, name: string, counted = true) {
     this.node = node;

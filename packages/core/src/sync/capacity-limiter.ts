@@ -146,6 +146,7 @@ export class CapacityLimiter {
   async acquire(): Promise<Disposable> {
     const context = current();
     const node = context.node;
+    context.task.checkpoints++;
     if (node.effective !== null) throw node.effective;
     const acquisition = this.#tryBorrow(context.task);
     if (acquisition === null) return this.#lot.park(context, this.#newAcquisition(context.task)).promise;

@@ -177,6 +177,7 @@ export class Condition {
    */
   async wait(): Promise<void> {
     const context = current();
+    context.task.checkpoints++;
     if (context.node.effective !== null) throw context.node.effective;
     const acquisition = this.#heldByCaller("wait");
     this.#lock.release();

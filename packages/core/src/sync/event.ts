@@ -102,6 +102,7 @@ export class Event {
     // Not an async function: a task blocked here should cost as little memory as possible.
     if (this.#flag) return checkpoint();
     const context = current();
+    context.task.checkpoints++;
     if (context.node.effective !== null) return Promise.reject(context.node.effective);
     return this.#lot.park(context).promise;
   }

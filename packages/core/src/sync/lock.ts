@@ -206,6 +206,7 @@ export class Lock {
   async #acquire(reuse: Disposable | undefined): Promise<Disposable> {
     const context = current();
     const node = context.node;
+    context.task.checkpoints++;
     if (node.effective !== null) throw node.effective;
     const acquisition = this.#tryAcquire(context.task, reuse);
     if (acquisition === null) return this.#lot.park(context, reuse ?? this.#newAcquisition()).promise;

@@ -144,6 +144,7 @@ export class Semaphore {
   async acquire(): Promise<Disposable> {
     const context = current();
     const node = context.node;
+    context.task.checkpoints++;
     if (node.effective !== null) throw node.effective;
     if (this.#value === 0) {
       await this.#lot.park(context).promise; // the releaser handed its unit to us
