@@ -4,6 +4,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { EndOfChannel, isCancelled, moveOnAfter, openMemoryChannel, run, sleep, taskGroup } from "../src/index.js";
+import { fcOptions } from "./fast-check.js";
 import { MockClock } from "./virtual-time.js";
 
 interface Step {
@@ -111,7 +112,7 @@ describe("memory channel properties", () => {
           }
         }
       }),
-      { numRuns: 200 },
+      fcOptions(200),
     );
   });
 
@@ -166,7 +167,7 @@ describe("memory channel properties", () => {
           expect(sentCount - received).toBeLessThanOrEqual(buffer);
         },
       ),
-      { numRuns: 100 },
+      fcOptions(100),
     );
   });
 });
