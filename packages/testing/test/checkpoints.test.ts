@@ -17,6 +17,7 @@ import {
   sleepUntil,
   taskGroup,
   now,
+  type TaskStatus,
 } from "@quartet/core";
 import { parkCurrentTask } from "@quartet/core/lowlevel";
 import { MockClock, assertCheckpoints, assertNoCheckpoints } from "../src/index.js";
@@ -142,7 +143,7 @@ describe("handshakes, releases, closes and disposal are not checkpoints", () => 
   it("start() waits for started() without being a checkpoint itself", virtual(async () => {
     await taskGroup(async (tg) => {
       await assertNoCheckpoints(() =>
-        tg.start(async (status) => {
+        tg.start(async (status: TaskStatus) => {
           await sleep(5);
           status.started();
         }),
@@ -163,7 +164,7 @@ describe("handshakes, releases, closes and disposal are not checkpoints", () => 
     const other = await produce<number>(async ({ send }) => {
       for (;;) await send(1);
     });
-    await assertNoCheckpoints(() => other[Symbol.asyncDispose]());
+    await assertNoCheckpoints(async () => await other[Symbol.asyncDispose]());
   }));
 
   it("releasing, setting, closing, and the Nowait forms", virtual(async () => {
