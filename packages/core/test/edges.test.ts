@@ -351,6 +351,31 @@ describe("deep nesting", () => {
     expect(counter.finallies).toBe(20_000);
   }), 20_000);
 
+  it("classifies an error nested 100,000 deep in disposal errors without overflowing the stack", virtual(async () => {
+    /** What `using` makes when a disposer throws while an error unwinds. */
+    class SuppressedError extends Error {
+      constructor(readonly error: unknown, readonly suppressed: unknown) {
+        super("an error was suppressed during disposal");
+        this.name = "SuppressedError";
+      }
+    }
+    const scope = new CancelScope();
+    await scope.run(async () => {
+      scope.cancel();
+      const cancelled = await checkpoint().catch((error: unknown) => error);
+      let onlyCancellations: unknown = cancelled;
+      let oneFailureDeepInside: unknown = new Error("a disposer really failed");
+      for (let i = 0; i < 100_000; i++) {
+        onlyCancellations = new SuppressedError(onlyCancellations, cancelled);
+        oneFailureDeepInside = new SuppressedError(cancelled, oneFailureDeepInside);
+      }
+      expect(isCancelled(onlyCancellations)).toBe(true);
+      expect(isCancelled(oneFailureDeepInside)).toBe(false);
+      throw onlyCancellations;
+    });
+    expect(scope.cancelledCaught).toBe(true);
+  }));
+
   it("aborts every signal of 10,000 nested scopes, innermost first, once", virtual(async () => {
     const order: number[] = [];
     const outermost = new CancelScope();

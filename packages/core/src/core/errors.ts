@@ -242,31 +242,60 @@ export function cancellationOf(error: unknown, effective: Cancelled | null): Can
   if (error === null || typeof error !== "object") return undefined;
   try {
     if (error instanceof Cancelled) return error;
-    return foreignCancellation(error, effective);
+    return compositeCancellation(error, effective);
   } catch {
     return undefined; // a getter or Proxy trap that throws: whatever it is, it is not a cancellation
   }
 }
 
-function foreignCancellation(error: object, effective: Cancelled | null): Cancelled | undefined {
-  const name = (error as { name?: unknown }).name;
+/**
+ * An error that wraps others is a cancellation if every error in it is. They are
+ * walked with a worklist, not by recursion: disposers nested 100,000 deep make
+ * SuppressedErrors nested as deep. The result is the first cancellation found
+ * (a SuppressedError's `error` before its `suppressed`).
+ */
+function compositeCancellation(error: object, effective: Cancelled | null): Cancelled | undefined {
+  let found: Cancelled | undefined;
+  // Each entry: a value, and whether it must be the cancellation visible here (a part of an AggregateError).
+  const pending: Array<[unknown, boolean]> = [[error, false]];
+  while (pending.length > 0) {
+    const [value, mustBeEffective] = pending.pop()!;
+    const cancelled = leafCancellation(value, effective, pending, mustBeEffective);
+    if (cancelled === undefined) return undefined;
+    if (cancelled === COMPOSITE) continue;
+    if (mustBeEffective && cancelled !== effective) return undefined;
+    found ??= cancelled;
+  }
+  return found;
+}
+
+const COMPOSITE = Symbol("composite");
+
+/** The cancellation `value` stands for; or, for an error made of others, COMPOSITE after queueing its parts. */
+function leafCancellation(value: unknown, effective: Cancelled | null, pending: Array<[unknown, boolean]>, mustBeEffective: boolean): Cancelled | typeof COMPOSITE | undefined {
+  if (value instanceof Cancelled) return value;
+  if (value === null || typeof value !== "object") return undefined;
+  const name = (value as { name?: unknown }).name;
   if (name === "AbortError") {
-    const cause = (error as { cause?: unknown }).cause;
+    const cause = (value as { cause?: unknown }).cause;
     if (cause instanceof Cancelled) return cause;
     if (cause === undefined && effective !== null) return effective;
-  } else if (name === "SuppressedError") {
+    return undefined;
+  }
+  if (name === "SuppressedError") {
     // `using` disposal that throws while a Cancelled unwinds (or a disposer that is itself
     // cancelled) makes a SuppressedError; it is a cancellation if both of its errors are.
-    const { error: thrown, suppressed } = error as { error?: unknown; suppressed?: unknown };
-    const first = cancellationOf(thrown, effective);
-    if (first !== undefined && cancellationOf(suppressed, effective) !== undefined) return first;
-  } else if (error instanceof AggregateError && effective !== null) {
+    const { error: thrown, suppressed } = value as { error?: unknown; suppressed?: unknown };
+    pending.push([suppressed, mustBeEffective], [thrown, mustBeEffective]); // `error` is looked at first
+    return COMPOSITE;
+  }
+  if (value instanceof AggregateError && effective !== null) {
     // `Promise.any` over operations of a cancelled scope rejects with an AggregateError of its
     // Cancelleds: made only of the cancellation visible here, it is that cancellation.
-    const errors: unknown = error.errors;
+    const errors: unknown = value.errors;
     if (!Array.isArray(errors) || errors.length === 0) return undefined;
-    for (const each of errors) if (cancellationOf(each, effective) !== effective) return undefined;
-    return effective;
+    for (let i = errors.length - 1; i >= 0; i--) pending.push([errors[i], true]);
+    return COMPOSITE;
   }
   return undefined;
 }
