@@ -3,7 +3,7 @@
 // #region imports
 import { describe, expect, it } from "vitest";
 import { TimeoutError, failAfter, now, run, sleep, sleepForever, taskGroup } from "@quartet/core";
-import { MockClock, Sequencer, waitAllTasksBlocked } from "@quartet/testing";
+import { MockClock, Sequencer, assertCheckpoints, assertNoCheckpoints, waitAllTasksBlocked } from "@quartet/testing";
 // #endregion
 
 // #region code-under-test
@@ -109,6 +109,29 @@ describe("the testing guide", () => {
       });
     });
     expect(log).toEqual(["writer: begin", "reader: reads in the middle", "writer: commit"]);
+  });
+  // #endregion
+
+  // #region checkpoints
+  it("pins which operations of a cache can be cancelled", async () => {
+    /** A cache whose misses wait for the loader; hits return without a checkpoint. */
+    class Cache {
+      readonly #values = new Map<string, string>();
+      async get(key: string, load: () => Promise<string>): Promise<string> {
+        const hit = this.#values.get(key);
+        if (hit !== undefined) return hit;
+        const value = await load();
+        this.#values.set(key, value);
+        return value;
+      }
+    }
+    const cache = new Cache();
+    await run(async () => {
+      // A miss waits for the loader, which sleeps: a checkpoint, so it can be cancelled.
+      await assertCheckpoints(() => cache.get("a", async () => { await sleep(10); return "A"; }));
+      // A hit never yields: callers may rely on it not being interrupted.
+      await assertNoCheckpoints(() => cache.get("a", async () => "unused"));
+    }, { clock: new MockClock({ autojumpThreshold: 0 }) });
   });
   // #endregion
 });
