@@ -15,7 +15,9 @@ import { describe, expect, it } from "vitest";
 import { openMemoryChannel, type ReceiveChannel, type SendChannel } from "../../src/index.js";
 import {
   PENDING,
+  PROPERTY_TIMEOUT,
   Step,
+  assertProperty,
   failed,
   ok,
   pick,
@@ -483,7 +485,7 @@ describe("memory channel model", () => {
   it.each([0, 1, 2, Infinity])(
     "with buffer %s: every operation ends as the model says, statistics agree, nothing is lost, duplicated or left parked",
     async (buffer) => {
-      await fc.assert(
+      await assertProperty(
         // Half of the runs start with two handles of each end, so that closing one of several is common.
         fc.asyncProperty(fc.integer({ min: 1, max: 2 }), commands, async (handles, cmds) => {
           await runModel(
@@ -504,5 +506,6 @@ describe("memory channel model", () => {
         { seed: 0x11c0 + (buffer === Infinity ? 99 : buffer), numRuns: 60 },
       );
     },
+    PROPERTY_TIMEOUT,
   );
 });

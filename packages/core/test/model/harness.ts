@@ -112,13 +112,13 @@ export function snapshotOf(outcomes: ReadonlyMap<number, Outcome>): Record<numbe
 // ------------------------------------------------------------------- settling
 
 /** Real milliseconds after which a settle or a run counts as hung (nothing here takes more than a few). */
-const HANG_MS = 2_000;
+const HANG_MS = 1_000;
 
-/** Rejects with an Error saying `what` if `promise` has not settled within `ms` real milliseconds. */
-export async function withinRealTime<T>(promise: Promise<T>, what: () => string, ms = HANG_MS): Promise<T> {
+/** Rejects with the Error `hang()` makes if `promise` has not settled within `ms` real milliseconds. */
+export async function withinRealTime<T>(promise: Promise<T>, hang: () => Error, ms = HANG_MS): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const hung = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(what())), ms);
+    timer = setTimeout(() => reject(hang()), ms);
   });
   try {
     return await Promise.race([promise, hung]);
@@ -135,7 +135,10 @@ export async function withinRealTime<T>(promise: Promise<T>, what: () => string,
 export function settle(trace: readonly string[]): Promise<void> {
   return withinRealTime(
     waitAllTasksBlocked(),
-    () => `settle(): some task neither ended nor blocked in a Quartet operation (it awaits a promise nothing will settle). Commands so far:\n  ${trace.join("\n  ")}`,
+    () =>
+      new Error(
+        `settle(): some task neither ended nor blocked in a Quartet operation (it awaits a promise nothing will settle). Commands so far:\n  ${trace.join("\n  ")}`,
+      ),
   );
 }
 
@@ -187,18 +190,39 @@ export async function runModel<M extends object, R extends RealBase>(
 ): Promise<void> {
   const clock = new MockClock();
   const trace: string[] = [];
+  let failure: { error: unknown } | null = null;
   const finished = run(
     () =>
       taskGroup(async (tg) => {
-        const model = makeModel();
-        const real = makeReal({ tg, clock, recorder: new Recorder(), trace });
-        await fc.asyncModelRun(() => ({ model, real }), commands);
-        trace.push("(teardown)");
-        await teardown(model, real);
+        try {
+          const model = makeModel();
+          const real = makeReal({ tg, clock, recorder: new Recorder(), trace });
+          await fc.asyncModelRun(() => ({ model, real }), commands);
+          trace.push("(teardown)");
+          await teardown(model, real);
+        } catch (error) {
+          failure = { error };
+          throw error;
+        }
       }),
     { clock },
   );
-  await withinRealTime(finished, () => `the run did not end. Commands:\n  ${trace.join("\n  ")}`);
+  await withinRealTime(finished, () => {
+    const what = `the run did not end. Commands:\n  ${trace.join("\n  ")}`;
+    return failure === null ? new Error(what) : new Error(`${what}\n(after this failure: ${String(failure.error)})`, { cause: failure.error });
+  });
+}
+
+/** Each property test's vitest timeout: room for shrinking a failure, which the plugin below stops in time to report it. */
+export const PROPERTY_TIMEOUT = 30_000;
+
+/**
+ * fc.assert with an explicit seed and run count. A failure prints its seed, path
+ * and shrunk counterexample (fast-check's report); should shrinking take long,
+ * it is stopped after 20 s so that the report still comes before the test times out.
+ */
+export function assertProperty<Ts>(property: fc.IAsyncProperty<Ts>, options: { seed: number; numRuns: number }): Promise<void> {
+  return fc.assert(property, { ...options, plugins: [fc.interruptAfterTimeLimit(20_000)] });
 }
 
 /** The index `k` picks out of `n` choices (commands carry a number; what it picks depends on the state). */
@@ -219,10 +243,18 @@ export class Actor {
   readonly #inbox: Array<() => Promise<void>> = [];
   #parked: ParkedTask<void> | null = null;
   #stopped = false;
+  /** Runs in the actor's task when it ends however it ends: after a failed check, it gives back what the actor holds so that the run can end. */
+  onExit: () => void = () => {};
 
   constructor(tg: TaskGroup, name: string) {
     this.name = name;
-    tg.spawn(() => this.#loop(), { name });
+    tg.spawn(async () => {
+      try {
+        await this.#loop();
+      } finally {
+        this.onExit();
+      }
+    }, { name });
   }
 
   /** Runs `job` in the actor's task after the jobs posted before it. */

@@ -56,6 +56,9 @@ export abstract class SyncModel {
 
   /** The scope of pending operation `op` is cancelled. */
   abstract cancel(op: number): void;
+
+  /** The actors that hold something of the primitive now. */
+  abstract holders(): number[];
 }
 
 /** The real side: the actors, and what each holds (its current acquisition, and the last one it gave back). */
@@ -66,13 +69,23 @@ export interface SyncReal extends RealBase {
 }
 
 export function makeSyncReal<R extends SyncReal>(base: RealBase, actors: number, extra: Omit<R, keyof SyncReal>): R {
-  return {
+  const real = {
     ...base,
     actors: Array.from({ length: actors }, (_, a) => new Actor(base.tg, `actor${a}`)),
     held: Array.from({ length: actors }, () => null),
     last: Array.from({ length: actors }, () => null),
     ...extra,
   } as R;
+  real.actors.forEach((actor, a) => {
+    actor.onExit = () => {
+      try {
+        real.held[a]?.[Symbol.dispose]();
+      } catch {
+        // The check that failed is what gets reported.
+      }
+    };
+  });
+  return real;
 }
 
 /** Runs `body` (a blocking operation) as op `op` in actor `a`'s task. */
@@ -94,6 +107,28 @@ export function idleActor(model: Readonly<SyncModel>, k: number): number {
 }
 
 export const hasIdleActor = (model: Readonly<SyncModel>): boolean => model.idleActors().length > 0;
+
+/** Who does an operation: mostly one of the holders (releasing, waiting, notifying), else any actor that is free. */
+export interface Who {
+  readonly holder: boolean;
+  readonly k: number;
+}
+
+export function whoArbitrary(actors: number): fc.Arbitrary<Who> {
+  return fc.record({ holder: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }), k: fc.nat({ max: actors - 1 }) });
+}
+
+export function whoLabel(who: Who): string {
+  return who.holder ? `holder k${who.k}` : `actor k${who.k}`;
+}
+
+/** The actor `who` picks: a holder that is free if there is one and it asks for one, else any free actor. */
+export function chooseActor(model: Readonly<SyncModel>, who: Who): number {
+  const idle = model.idleActors();
+  const holders = model.holders().filter((a) => idle.includes(a));
+  if (who.holder && holders.length > 0) return holders[pick(who.k, holders.length)]!;
+  return idle[pick(who.k, idle.length)]!;
+}
 
 /** A command: apply to model and real, wait until every task is blocked, compare. */
 export function syncStep<M extends SyncModel, R extends SyncReal>(

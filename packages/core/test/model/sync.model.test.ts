@@ -13,12 +13,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CapacityLimiter, Lock, Semaphore } from "../../src/index.js";
-import { failed, ok, runModel, settle, timingArbitrary, timingLabel, type RealBase, type Timing } from "./harness.js";
-import { SyncModel, commonCommands, hasIdleActor, idleActor, inActor, makeSyncReal, nowInActor, stopActors, syncStep, type SyncReal } from "./sync-base.js";
+import { PROPERTY_TIMEOUT, assertProperty, failed, ok, runModel, settle, timingArbitrary, timingLabel, type RealBase, type Timing } from "./harness.js";
+import { SyncModel, chooseActor, commonCommands, hasIdleActor, idleActor, whoArbitrary, whoLabel, inActor, makeSyncReal, nowInActor, stopActors, syncStep, type SyncReal } from "./sync-base.js";
 
 const ACTORS = 4;
 const name = (actor: number): string => `actor${actor}`;
 const actor = fc.nat({ max: ACTORS - 1 });
+const who = whoArbitrary(ACTORS);
 
 interface Waiting {
   readonly actor: number;
@@ -95,6 +96,10 @@ class LockModel extends SyncModel {
     if (leave(this.queue, op)) this.end(op, failed("Cancelled"));
   }
 
+  holders(): number[] {
+    return this.owner === null ? [] : [this.owner];
+  }
+
   statistics() {
     return { locked: this.owner !== null, owner: this.owner === null ? null : name(this.owner), tasksWaiting: this.queue.length };
   }
@@ -144,9 +149,9 @@ const lockCommands = fc.commands(
       },
       {
         weight: 4,
-        arbitrary: fc.tuple(actor, way).map(([k, how]) =>
-          syncStep<LockModel, LockReal>(`actor k${k}: give back by ${how}`, hasIdleActor, (model, real) => {
-            const a = idleActor(model, k);
+        arbitrary: fc.tuple(who, way).map(([w, how]) =>
+          syncStep<LockModel, LockReal>(`${whoLabel(w)}: give back by ${how}`, hasIdleActor, (model, real) => {
+            const a = chooseActor(model, w);
             const op = model.id();
             model.giveBack(op, a, how);
             nowInActor(real, a, op, () => giveBack(real, a, how, () => real.lock.release()));
@@ -156,9 +161,9 @@ const lockCommands = fc.commands(
       {
         // release() hands the lock to the first waiter; cancelling that waiter in the same tick is too late.
         weight: 1,
-        arbitrary: actor.map((k) =>
-          syncStep<LockModel, LockReal>(`actor k${k}: release() and at once cancel the first waiter`, hasIdleActor, (model, real) => {
-            const a = idleActor(model, k);
+        arbitrary: who.map((w) =>
+          syncStep<LockModel, LockReal>(`${whoLabel(w)}: release() and at once cancel the first waiter`, hasIdleActor, (model, real) => {
+            const a = chooseActor(model, w);
             const op = model.id();
             const first = model.queue[0]?.op;
             model.giveBack(op, a, "release()");
@@ -263,6 +268,10 @@ class SemaphoreModel extends SyncModel {
   cancel(op: number): void {
     if (leave(this.queue, op)) this.end(op, failed("Cancelled"));
   }
+
+  holders(): number[] {
+    return this.units.flatMap((units, a) => (units > 0 ? [a] : []));
+  }
 }
 
 interface SemaphoreReal extends SyncReal {
@@ -326,9 +335,9 @@ const semaphoreCommands = fc.commands(
       },
       {
         weight: 3,
-        arbitrary: fc.tuple(actor, fc.boolean()).map(([k, stale]) =>
-          syncStep<SemaphoreModel, SemaphoreReal>(`actor k${k}: dispose ${stale ? "a spent releaser" : "a releaser"}`, hasIdleActor, (model, real) => {
-            const a = idleActor(model, k);
+        arbitrary: fc.tuple(who, fc.boolean()).map(([w, stale]) =>
+          syncStep<SemaphoreModel, SemaphoreReal>(`${whoLabel(w)}: dispose ${stale ? "a spent releaser" : "a releaser"}`, hasIdleActor, (model, real) => {
+            const a = chooseActor(model, w);
             const op = model.id();
             model.dispose(op, a, stale);
             nowInActor(real, a, op, () => {
@@ -453,6 +462,10 @@ class LimiterModel extends SyncModel {
     if (leave(this.queue, op)) this.end(op, failed("Cancelled"));
   }
 
+  holders(): number[] {
+    return [...this.borrowers];
+  }
+
   statistics() {
     return { borrowedTokens: this.borrowers.length, totalTokens: this.total, borrowers: this.borrowers.map(name), tasksWaiting: this.queue.length };
   }
@@ -504,9 +517,9 @@ const limiterCommands = fc.commands(
       },
       {
         weight: 4,
-        arbitrary: fc.tuple(actor, way).map(([k, how]) =>
-          syncStep<LimiterModel, LimiterReal>(`actor k${k}: give back by ${how}`, hasIdleActor, (model, real) => {
-            const a = idleActor(model, k);
+        arbitrary: fc.tuple(who, way).map(([w, how]) =>
+          syncStep<LimiterModel, LimiterReal>(`${whoLabel(w)}: give back by ${how}`, hasIdleActor, (model, real) => {
+            const a = chooseActor(model, w);
             const op = model.id();
             model.giveBack(op, a, how);
             nowInActor(real, a, op, () => giveBack(real, a, how, () => real.limiter.release()));
@@ -584,18 +597,18 @@ function makeReal<R extends SyncReal>(extra: Omit<R, keyof SyncReal>): (base: Re
 
 describe("Lock model", () => {
   it("is fair, exclusive and owned: every operation ends as the model says, and nothing is left parked", async () => {
-    await fc.assert(
+    await assertProperty(
       fc.asyncProperty(lockCommands, async (cmds) => {
         await runModel(() => new LockModel(ACTORS), makeReal<LockReal>({ lock: new Lock() }), cmds, lockTeardown);
       }),
       { seed: 0x11_1001, numRuns: 100 },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 });
 
 describe("Semaphore model", () => {
   it("is fair and conserves units, with and without max: every operation ends as the model says", async () => {
-    await fc.assert(
+    await assertProperty(
       fc.asyncProperty(
         fc.integer({ min: 0, max: 2 }),
         fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined }),
@@ -619,16 +632,16 @@ describe("Semaphore model", () => {
       ),
       { seed: 0x11_1002, numRuns: 100 },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 });
 
 describe("CapacityLimiter model", () => {
   it("is fair, never lends more than totalTokens (however it changes), and tokens belong to their task", async () => {
-    await fc.assert(
+    await assertProperty(
       fc.asyncProperty(fc.integer({ min: 1, max: 3 }), limiterCommands, async (total, cmds) => {
         await runModel(() => new LimiterModel(total), makeReal<LimiterReal>({ limiter: new CapacityLimiter(total) }), cmds, limiterTeardown);
       }),
       { seed: 0x11_1003, numRuns: 100 },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 });
