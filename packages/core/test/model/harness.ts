@@ -184,7 +184,7 @@ export interface RealBase {
  */
 export async function runModel<M extends object, R extends RealBase>(
   makeModel: () => M,
-  makeReal: (base: RealBase) => R,
+  makeReal: (base: RealBase) => R | Promise<R>,
   commands: Iterable<fc.AsyncCommand<M, R>>,
   teardown: (model: M, real: R) => Promise<void>,
 ): Promise<void> {
@@ -196,12 +196,14 @@ export async function runModel<M extends object, R extends RealBase>(
       taskGroup(async (tg) => {
         try {
           const model = makeModel();
-          const real = makeReal({ tg, clock, recorder: new Recorder(), trace });
+          const real = await makeReal({ tg, clock, recorder: new Recorder(), trace });
           await fc.asyncModelRun(() => ({ model, real }), commands);
           trace.push("(teardown)");
           await teardown(model, real);
         } catch (error) {
           failure = { error };
+          // Let cleanup that sleeps (shielded) finish while the failure unwinds the run.
+          clock.autojumpThreshold = 0;
           throw error;
         }
       }),
