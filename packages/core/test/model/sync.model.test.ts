@@ -85,6 +85,11 @@ class LockModel extends SyncModel {
     this.end(op, ok());
   }
 
+  /** Another task disposes of `owner`'s acquisition: refused while it is the lock's current one, else a no-op. */
+  disposeOthers(op: number, owner: number): void {
+    this.end(op, this.owner === owner ? failed("Error") : ok());
+  }
+
   /** The lock goes to the first waiter, if any: that waiter's acquire() returns. */
   #handOver(): void {
     const next = this.queue.shift();
@@ -156,6 +161,23 @@ const lockCommands = fc.commands(
             model.giveBack(op, a, how);
             nowInActor(real, a, op, () => giveBack(real, a, how, () => real.lock.release()));
           }, compareLock),
+        ),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.tuple(actor, actor).map(([o, k]) =>
+          syncStep<LockModel, LockReal>(
+            `actor k${k}: dispose of the acquisition of actor${o}`,
+            (model) => model.idleActors().some((a) => a !== o),
+            (model, real) => {
+              const others = model.idleActors().filter((a) => a !== o);
+              const a = others[k % others.length]!;
+              const op = model.id();
+              model.disposeOthers(op, o);
+              nowInActor(real, a, op, () => (real.held[o] ?? real.last[o])?.[Symbol.dispose]());
+            },
+            compareLock,
+          ),
         ),
       },
       {
