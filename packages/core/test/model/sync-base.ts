@@ -4,8 +4,7 @@
 // bookkeeping of which actor waits in which operation, and time.
 import fc from "fast-check";
 import { expect } from "vitest";
-import { PENDING, Step, pick, settle, snapshotOf, type Outcome, type RealBase, type Timing } from "./harness.js";
-import { Actor } from "./harness.js";
+import { Actor, PENDING, Step, pick, settle, snapshotOf, type Outcome, type RealBase, type Timing } from "./harness.js";
 
 /** The state every primitive's model has besides its own: operation ids, who waits, deadlines, time. */
 export abstract class SyncModel {

@@ -13,7 +13,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CapacityLimiter, Lock, Semaphore } from "../../src/index.js";
-import { PROPERTY_TIMEOUT, assertProperty, failed, ok, runModel, settle, timingArbitrary, timingLabel, type RealBase, type Timing } from "./harness.js";
+import { PROPERTY_TIMEOUT, assertProperty, failed, ok, runModel, settle, snapshotOf, timingArbitrary, timingLabel, type RealBase, type Timing } from "./harness.js";
 import { SyncModel, chooseActor, commonCommands, hasIdleActor, idleActor, whoArbitrary, whoLabel, inActor, makeSyncReal, nowInActor, stopActors, syncStep, type SyncReal } from "./sync-base.js";
 
 const ACTORS = 4;
@@ -231,7 +231,7 @@ async function lockTeardown(model: LockModel, real: LockReal): Promise<void> {
     await settle(real.trace);
   }
   await stopActors(model, real, () => {
-    expect(real.recorder.snapshot()).toEqual(Object.fromEntries([...model.outcomes].sort(([x], [y]) => x - y)));
+    expect(real.recorder.snapshot()).toEqual(snapshotOf(model.outcomes));
     expect(real.lock.statistics()).toEqual({ locked: false, owner: null, tasksWaiting: 0 });
   });
 }
