@@ -178,8 +178,8 @@ class ChannelState<T> {
   openReceiveChannels = 1;
   /** Tasks waiting for a receiver to wait (see `whenReceiverWaits`); made on first use. */
   receiverWatchers: ParkingLot<void> | null = null;
-  /** The error the channel ended with (see `closeWithFailure`), until a receiver has been given it. */
-  failure: { error: unknown } | null = null;
+  /** The error the channel ended with (see `closeWithFailure`), until a receiver has been given it (for ever if `sticky`). */
+  failure: { error: unknown; sticky: boolean } | null = null;
 
   constructor(maxBufferSize: number) {
     this.maxBufferSize = maxBufferSize;
@@ -245,7 +245,7 @@ class ChannelState<T> {
   /** The failure the channel ended with, once: the next receiver after it sees a plain end. */
   takeFailure(): { error: unknown } | null {
     const failure = this.failure;
-    this.failure = null;
+    if (failure !== null && !failure.sticky) this.failure = null;
     return failure;
   }
 
@@ -423,11 +423,11 @@ export function whenReceiverWaits(channel: SendChannel<unknown>): Promise<void> 
 /**
  * @internal Closes the send end `channel`, so that the channel ends with
  * `error`: once the buffer is drained, the next receiver gets `error` thrown
- * (the ones after it, the plain end). `produce()` uses it to deliver a
- * producer's failure after the values sent before it.
+ * (the ones after it, the plain end; with `sticky`, every one). `produce()`
+ * uses it to deliver a producer's failure after the values sent before it.
  */
-export function closeWithFailure(channel: SendChannel<unknown>, error: unknown): void {
-  (channel as MemorySendChannel<unknown>)["state"].failure = { error };
+export function closeWithFailure(channel: SendChannel<unknown>, error: unknown, sticky = false): void {
+  (channel as MemorySendChannel<unknown>)["state"].failure = { error, sticky };
   channel.close();
 }
 

@@ -78,9 +78,9 @@ export interface ProducerStream<T> extends AsyncIterable<T>, AsyncDisposable {
   /**
    * The next value, asking the producer for it. A checkpoint. After the last
    * value it throws `EndOfChannel` — or, once, the error the producer failed
-   * with, or `BrokenResourceError` if the producer was cancelled by the scope
-   * that called `produce()` (its `cause` is that `Cancelled`: a cancellation never
-   * crosses into a consumer whose own scope is not cancelled). After `close()`,
+   * with; or, every time, `BrokenResourceError` if the producer was cancelled by
+   * the scope that called `produce()` (its `cause` is that `Cancelled`: a
+   * cancellation never crosses into a consumer whose own scope is not cancelled). After `close()`,
    * or in a task waiting in `receive()` while another closes the stream,
    * `ClosedResourceError`.
    */
@@ -170,7 +170,7 @@ export async function produce<T>(fn: (ctx: ProducerContext<T>) => Promise<void>,
   const caller = current();
   const runtime = caller.node.runtime!;
   const host = new Task(caller.node, `${name} (host)`);
-  const link: ProducerLink = { closing: false, brokenByScope: null };
+  const link: ProducerLink = { closing: false, brokenByScope: null, receiveEnd: valuesRx };
   let group: TaskGroup | undefined;
   let setupDone: () => void = () => {};
   const setup = new Promise<void>((resolve) => (setupDone = resolve));
@@ -219,6 +219,8 @@ interface ProducerLink {
   closing: boolean;
   /** The error receivers get because the producer was cancelled by its own scope, not by close(). */
   brokenByScope: BrokenResourceError | null;
+  /** The stream's end of the values channel. */
+  readonly receiveEnd: ReceiveChannel<unknown>;
 }
 
 // ------------------------------------------------------------------- producer side
@@ -236,23 +238,29 @@ async function runProducer<T>(
   link: ProducerLink,
 ): Promise<void> {
   context.status = status;
+  let failure: { error: unknown } | null = null;
   try {
     await fn(context);
     if (!context.isStarted) status.started(); // returned during setup: an empty stream
-    values.close();
   } catch (error) {
     if (!context.isStarted) {
       values.close();
       throw error; // a setup error: start(), and so produce(), throws it
     }
-    const cancelled = cancellationOf(error, current().node.effective);
-    if (cancelled === undefined) return closeWithFailure(values, error);
-    // A cancellation never crosses into the consumer's task, whose own scopes are not cancelled
-    // (a consumer in the cancelled scope gets its own Cancelled at its next checkpoint anyway).
-    if (link.closing) return values.close(); // closed by the consumer: its receivers get ClosedResourceError
-    link.brokenByScope = new BrokenResourceError(`the producer was cancelled (${cancelled.message}), so the stream has no more values`, { cause: cancelled });
-    closeWithFailure(values, link.brokenByScope);
+    failure = { error };
   }
+  // The stream was closed before the producer ended, however it ended: tasks still waiting in
+  // receive() get ClosedResourceError (their stream was closed), and close() reports a failure.
+  if (link.closing) link.receiveEnd.close();
+  if (failure === null) return values.close();
+  const cancelled = cancellationOf(failure.error, current().node.effective);
+  if (cancelled === undefined) return closeWithFailure(values, failure.error);
+  // A cancellation never crosses into the consumer's task, whose own scopes are not cancelled
+  // (a consumer in the cancelled scope gets its own Cancelled at its next checkpoint anyway).
+  if (link.closing) return values.close();
+  link.brokenByScope = new BrokenResourceError(`the producer was cancelled (${cancelled.message}), so the stream has no more values`, { cause: cancelled });
+  // Sticky: every later receive() gets it, so no consumer takes the cut-off stream for a finished one.
+  closeWithFailure(values, link.brokenByScope, true);
 }
 
 class ProducerContextImpl<T> implements ProducerContext<T> {
@@ -328,17 +336,17 @@ class StreamCore<T> {
   }
 
   /**
-   * Cancels the producer, closes the receive end (tasks waiting in receive() get
-   * ClosedResourceError), and waits for the producer's cleanup — counted as
-   * blocked for each task that waits, and never from inside the producer, which
-   * cannot wait for itself: there, the cancellation unwinds it after close()
-   * returns.
+   * Cancels the producer and waits for its cleanup — counted as blocked for each
+   * task that waits, and never from inside the producer, which cannot wait for
+   * itself: there, the cancellation unwinds it after close() returns. Tasks
+   * already waiting in receive() wait for the producer's end too, and then get
+   * ClosedResourceError (a value the producer sends meanwhile, shielded, still
+   * reaches them).
    */
   close(): Promise<void> {
     if (this.#closed === null) {
       this.#link.closing = true;
       this.cancel("the producer's stream was closed");
-      this.values.close();
       this.#closed = this.#ended.then(this.#afterEnd, this.#afterEnd);
       this.#closed.catch(() => {}); // a close() that nobody awaits does not make an unhandled rejection
     }
@@ -352,6 +360,7 @@ class StreamCore<T> {
 
   /** The producer's own failure that the consumer has not seen is not lost: close() throws it. */
   readonly #afterEnd = (): void => {
+    this.values.close();
     const failure = unseenFailureOf(this.values);
     if (failure === null || failure.error === this.#link.brokenByScope) return;
     if (cancellationOf(failure.error, null) === undefined) throw failure.error;

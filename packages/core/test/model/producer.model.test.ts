@@ -38,37 +38,6 @@ import {
 import { MockClock } from "../virtual-time.js";
 import { run } from "../../src/index.js";
 
-/**
- * Known defects (issue 11) that the lead is fixing in core. The commands that
- * meet them are left out of the property until then; set a flag to true (or run
- * with QUARTET_MODEL_DEFECTS=1 for all of them, or =name,name for some) and the
- * property covers them, expecting what DESIGN §3 says.
- */
-const fixed = (name: string): boolean => {
-  const setting = process.env["QUARTET_MODEL_DEFECTS"] ?? "";
-  return setting === "1" || setting.split(",").includes(name);
-};
-
-const DEFECTS_FIXED = {
-  /**
-   * Closing the stream (close(), asyncDispose, or a for-await loop that breaks)
-   * while a consumer in another task waits in receive(): that consumer gets the
-   * producer's Cancelled; DESIGN says ClosedResourceError.
-   */
-  closeWhileAnotherConsumerWaits: fixed("closeWhileAnotherConsumerWaits"),
-  /**
-   * Cancelling the scope that called produce(): a consumer in another task gets
-   * the producer's Cancelled; DESIGN says BrokenResourceError.
-   */
-  cancelTheProducersScope: fixed("cancelTheProducersScope"),
-  /**
-   * A second close() while the first still waits for the producer's cleanup is
-   * not counted as blocked, so the run never looks idle (autojump stalls, and
-   * settle() here fails after its real-time bound).
-   */
-  concurrentClose: fixed("concurrentClose"),
-};
-
 // ------------------------------------------------------------------- the producer's script
 
 type End = "return" | "throw" | "forever";
@@ -227,16 +196,18 @@ class ProducerModel {
     return this.receivers.length > 0;
   }
 
-  /** Whether a close may be issued without meeting a known defect. */
+  /** Whether a close may be issued (always: from any task, while others wait or close). */
   mayClose(): boolean {
-    if (!DEFECTS_FIXED.closeWhileAnotherConsumerWaits && this.#receiving) return false;
-    if (!DEFECTS_FIXED.concurrentClose && this.closing && this.closeResult === null) return false;
     return true;
   }
 
-  /** Whether a receive or loop may start without risking a known defect (a loop that breaks closes the stream). */
+  /**
+   * Whether a receive or loop may start. Several receive() calls may wait at once, and a
+   * close() command may meet them; but a loop that breaks closes the stream from inside a
+   * step, in the same tick in which the producer may be serving another waiting consumer,
+   * and which of the two tasks runs first is not part of the contract: a loop runs alone.
+   */
   mayReceive(kind: "receive" | "loop"): boolean {
-    if (DEFECTS_FIXED.closeWhileAnotherConsumerWaits) return true;
     const loops = [...this.pending.values()].some((c) => c.kind === "loop");
     return !loops && (kind === "receive" || !this.#receiving);
   }
@@ -281,7 +252,8 @@ class ProducerModel {
       this.#sent();
       return this.#deliver(consumer, value);
     }
-    if (this.broken) return this.#fail(consumer, "BrokenResourceError");
+    // Broken once the producer has ended (a receiver waits while its cleanup runs), and every time after.
+    if (this.broken && this.phase.kind === "ended") return this.#fail(consumer, "BrokenResourceError");
     if (this.sendEndClosed) return this.#atEnd(consumer);
     this.receivers.push(consumer);
   }
@@ -444,7 +416,9 @@ class ProducerModel {
     if (why === "throw") this.failure = "Boom";
     for (const receiver of this.receivers.splice(0)) {
       // DESIGN: a cancelled producer is never seen as a Cancelled by a consumer in another task.
-      if (why === "cancelled") this.#fail(receiver, this.closing ? "ClosedResourceError" : "BrokenResourceError");
+      // A stream closed before the producer ended, however it ended: its waiting consumers get ClosedResourceError.
+      if (this.closing) this.#fail(receiver, "ClosedResourceError");
+      else if (why === "cancelled") this.#fail(receiver, "BrokenResourceError");
       else this.#atEnd(receiver);
     }
     if (this.closing) this.#settleClosers();
@@ -580,7 +554,7 @@ const advanceCommand = fc.integer({ min: 1, max: 3 }).map(
 );
 
 const cancelScopeCommand = fc.constant(
-  step("cancel the scope that called produce()", () => DEFECTS_FIXED.cancelTheProducersScope, (model, real) => {
+  step("cancel the scope that called produce()", () => true, (model, real) => {
     model.cancelProducerScope();
     real.scope.cancel();
   }),
