@@ -31,15 +31,17 @@ import { requireByteCount, requireFunction, requireOptionalDuration, requirePosi
 export interface RequestContext {
   /**
    * The request's AbortSignal: it aborts when the request's scope is cancelled
-   * (the client went away, the request timed out, the server is shutting
-   * down). Pass it to foreign calls (`fetch`, database drivers) made for the
-   * request. Inside the handler, `currentSignal()` returns the same signal.
+   * (the client went away, the request timed out, its body was too large, the
+   * server is shutting down). Pass it to foreign calls (`fetch`, database
+   * drivers) made for the request. Inside the handler, `currentSignal()`
+   * returns the same signal.
    */
   readonly signal: AbortSignal;
   /**
    * The request's cancel scope. Its `deadline` is the request timeout and can
    * be moved (for a request that may take longer); `cancelCalled` tells cleanup
-   * code whether the request was cut short.
+   * code whether the request was cut short. Cancelling it ends the request as
+   * a timeout does: the client gets a 503 at once.
    */
   readonly scope: CancelScope;
 }
@@ -47,7 +49,8 @@ export interface RequestContext {
 /**
  * A request handler for {@link serveHttp}: Node's request and response, and
  * the request's {@link RequestContext}. When it returns, the response is ended
- * if it has not been.
+ * if it has not been. Once the request is cancelled, the response is the
+ * server's: what the handler writes after that is dropped.
  *
  * @example
  * ```ts

@@ -169,7 +169,10 @@ const TAIL_CHARS = 2000;
  * Awaited directly, it waits for the child to exit and returns its exit status
  * with its stdout and stderr collected (`{ code, signal, stdout, stderr }`).
  * A non-zero exit, or death by a signal, throws a {@link ProcessError} with the
- * code and the tail of stderr (unless `check: false`).
+ * code and the tail of stderr (unless `check: false`) — or, if the calling
+ * scope has been cancelled by then, the `Cancelled`: a child that died of the
+ * same stroke that cancelled the caller (a terminal's Ctrl-C reaches both) did
+ * not fail.
  *
  * Under `tg.start()` it hands a {@link RunningProcess} to `started()` as soon as
  * the child has been spawned, and goes on running in the group until the child

@@ -143,7 +143,7 @@ describe("serveHttp maxBodySize", () => {
 
   it("accepts a chunked body of exactly the limit", async () => {
     await withServer(
-      async (request, response) => response.end(`${await READERS["for await"]!(request)} bytes`),
+      async (request, response) => void response.end(`${await READERS["for await"]!(request)} bytes`),
       { maxBodySize: 100 },
       async (port) => {
         using connection = await RawConnection.open(port);
@@ -156,7 +156,7 @@ describe("serveHttp maxBodySize", () => {
   it("as a function gives each request its own limit; Infinity is no limit", async () => {
     const options: Partial<ServeHttpOptions> = { maxBodySize: (request) => (request.url === "/upload" ? Infinity : 10) };
     await withServer(
-      async (request, response) => response.end(`${await READERS["for await"]!(request)} bytes`),
+      async (request, response) => void response.end(`${await READERS["for await"]!(request)} bytes`),
       options,
       async (port) => {
         for (const [path, status] of [
