@@ -21,6 +21,8 @@ import {
 import { fromReadable } from "./readable.js";
 import { toWritable, type WritableChannel } from "./writable.js";
 
+// ------------------------------------------------------------------- options, result, running process
+
 /**
  * What becomes of a child's output stream: `"collect"` gathers it into the
  * result, `"pipe"` hands it out as a channel on the {@link RunningProcess}
@@ -163,6 +165,8 @@ const STDIN_MODES = ["pipe", "inherit", "ignore"] as const;
 const TAIL_LINES = 10;
 const TAIL_CHARS = 2000;
 
+// ------------------------------------------------------------------- runProcess
+
 /**
  * Runs a child process as part of the calling task, and returns how it ended.
  *
@@ -300,6 +304,8 @@ export async function runProcess(
   return { code, signal, stdout, stderr };
 }
 
+// ------------------------------------------------------------------- waiting for and stopping the child
+
 /**
  * Waits until the collected output streams have ended, for at most
  * `drainTimeout` ms (real time); then stops reading those that are still
@@ -328,6 +334,8 @@ async function terminate(target: ChildTarget, gracePeriod: number): Promise<void
     await target.gone();
   });
 }
+
+// ------------------------------------------------------------------- its output, and the running process
 
 /** The last lines of a child's stderr, for an error message. */
 function tail(stderr: Buffer): string {
