@@ -48,3 +48,39 @@ export class ProcessError extends Error {
   }
 }
 ProcessError.prototype.name = "ProcessError";
+
+/**
+ * Thrown by reading a request body that is larger than `serveHttp`'s
+ * `maxBodySize`: the body stream ends with it (however it is read), the
+ * request's scope is cancelled with it as the `reason`, and the client gets a
+ * 413. A handler need not catch it; one that lets it out is not reported to
+ * `onError` (the server refused the body, the handler did not fail).
+ *
+ * @example
+ * ```ts
+ * import { BodyTooLargeError, runMain, serveHttp } from "@quartet/node";
+ *
+ * await runMain(() =>
+ *   serveHttp(async (request, response) => {
+ *     const chunks: Buffer[] = [];
+ *     try {
+ *       for await (const chunk of request) chunks.push(chunk);
+ *     } catch (err) {
+ *       if (err instanceof BodyTooLargeError) console.log(`refused a body over ${err.limit} bytes`); // the client got a 413
+ *       throw err;
+ *     }
+ *     response.end(`${Buffer.concat(chunks).length} bytes\n`);
+ *   }, { port: 8080, maxBodySize: 64 * 1024 }),
+ * );
+ * ```
+ */
+export class BodyTooLargeError extends Error {
+  /** The limit that the body went over, in bytes. */
+  readonly limit: number;
+
+  constructor(limit: number) {
+    super(`the request body is larger than ${limit} bytes (maxBodySize)`);
+    this.limit = limit;
+  }
+}
+BodyTooLargeError.prototype.name = "BodyTooLargeError";

@@ -8,8 +8,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { CancelScope, TASK_STATUS_IGNORED, isCancelled, now, type TaskStatus } from "@quartet/core";
+import { Exchange, respond } from "./internal/http-exchange.js";
 import { checkListenOptions, printError, serve } from "./internal/serve.js";
-import { requireFunction, requireOptionalDuration } from "./internal/validate.js";
+import { requireByteCount, requireFunction, requireOptionalDuration, requirePositiveDuration } from "./internal/validate.js";
 
 /**
  * What a request handler gets besides the request and the response.
@@ -30,15 +31,17 @@ import { requireFunction, requireOptionalDuration } from "./internal/validate.js
 export interface RequestContext {
   /**
    * The request's AbortSignal: it aborts when the request's scope is cancelled
-   * (the client went away, the request timed out, the server is shutting
-   * down). Pass it to foreign calls (`fetch`, database drivers) made for the
-   * request. Inside the handler, `currentSignal()` returns the same signal.
+   * (the client went away, the request timed out, its body was too large, the
+   * server is shutting down). Pass it to foreign calls (`fetch`, database
+   * drivers) made for the request. Inside the handler, `currentSignal()`
+   * returns the same signal.
    */
   readonly signal: AbortSignal;
   /**
    * The request's cancel scope. Its `deadline` is the request timeout and can
    * be moved (for a request that may take longer); `cancelCalled` tells cleanup
-   * code whether the request was cut short.
+   * code whether the request was cut short. Cancelling it ends the request as
+   * a timeout does: the client gets a 503 at once.
    */
   readonly scope: CancelScope;
 }
@@ -46,7 +49,8 @@ export interface RequestContext {
 /**
  * A request handler for {@link serveHttp}: Node's request and response, and
  * the request's {@link RequestContext}. When it returns, the response is ended
- * if it has not been.
+ * if it has not been. Once the request is cancelled, the response is the
+ * server's: what the handler writes after that is dropped.
  *
  * @example
  * ```ts
@@ -73,6 +77,8 @@ export type HttpHandler = (request: IncomingMessage, response: ServerResponse, c
  *     port: 8080,
  *     host: "127.0.0.1", // local clients only
  *     requestTimeout: 10_000, // after 10 s the request is cancelled (and gets a 503 if nothing was sent)
+ *     headersTimeout: 5000, // a client that has not sent its headers within 5 s gets a 408
+ *     maxBodySize: (request) => (request.url === "/upload" ? 100 * 2 ** 20 : 64 * 1024), // bytes; more gets a 413
  *     gracePeriod: 5000, // on Ctrl-C, requests in flight get 5 s to finish
  *     onError: (error, request) => console.error(`${request.method} ${request.url} failed:`, error),
  *   }),
@@ -85,11 +91,35 @@ export interface ServeHttpOptions {
   /** The address to listen on. Default: every interface. */
   host?: string;
   /**
-   * The longest a request may take, in ms on the runtime clock: then its scope
-   * is cancelled and, if no headers were sent yet, the client gets a 503.
+   * The longest a request may take, in ms on the runtime clock, from the moment
+   * its headers have arrived: reading its body, the handler's work, sending the
+   * response. Then its scope is cancelled and the server answers at once — a
+   * 503 if no headers were sent yet, else a closed connection — while the
+   * handler unwinds. The handler can move its own deadline (`scope.deadline`).
    * Default: no limit.
    */
   requestTimeout?: number;
+  /**
+   * The longest a client may take to send a request's headers, in ms, counted
+   * from the start of the request (or of the connection, for its first one):
+   * then it gets a 408 and the connection is closed, so that connections that
+   * trickle in their headers (slowloris) or send nothing at all do not stay
+   * open. Checked by Node on the real clock (not the runtime clock), about every
+   * tenth of the time (at most every second). `Infinity` turns the check off.
+   * Default 30 000 (30 s).
+   */
+  headersTimeout?: number;
+  /**
+   * The largest request body accepted, in bytes as they arrive (before any
+   * decompression the handler does), or a function that gives the limit for a
+   * request (for routes that take uploads). A request that declares a longer
+   * body (`Content-Length`) gets a 413 and its handler does not run; a body
+   * that grows past the limit as it arrives is refused then: reading it throws
+   * a {@link BodyTooLargeError}, the request's scope is cancelled with that
+   * error as its reason, and the client gets a 413 (or a closed connection, if
+   * headers were sent). `Infinity` for no limit. Default 1 MiB (1 048 576).
+   */
+  maxBodySize?: number | ((request: IncomingMessage) => number);
   /** When the server is cancelled, how many ms requests in flight get to finish before they are cancelled. Default 0. */
   gracePeriod?: number;
   /**
@@ -98,12 +128,15 @@ export interface ServeHttpOptions {
    * goes on serving. Default: print the error to stderr with the request's method
    * and URL. If `onError` throws, that error stops the server and is thrown by
    * `serveHttp`.
+   *
+   * An error caused by the request's cancellation is not a failure: once the
+   * request's scope is cancelled, an error that comes from its streams — the
+   * body that ended with the cancellation, a response the server took over, a
+   * client that went away (`ECONNRESET`, `EPIPE`, `ERR_STREAM_WRITE_AFTER_END`,
+   * `ERR_HTTP_HEADERS_SENT`, …) — counts as the cancellation and is not reported.
    */
   onError?: (error: unknown, request: IncomingMessage) => void;
 }
-
-/** The `reason` of the `Cancelled` that a request gets when its client disconnects. */
-const DISCONNECTED = "the client disconnected before the response was finished";
 
 /**
  * An HTTP server (`node:http`) shaped for `tg.start()`: it listens on
@@ -113,11 +146,22 @@ const DISCONNECTED = "the client disconnected before the response was finished";
  * the server, inside a cancel scope of its own, until the server is cancelled.
  *
  * The request's scope is cancelled when the client disconnects before the
- * response is finished, and when `requestTimeout` ms have passed; on a timeout,
- * a response with no headers sent yet becomes a 503. A handler that throws gets
- * the client a 500 (or, once headers are out, a closed connection, so that a
- * truncated response cannot pass for a whole one); its error goes to `onError`
- * and the server goes on. When the handler returns, the response is ended.
+ * response is finished, when `requestTimeout` ms have passed, and when its
+ * body goes over `maxBodySize`. At that moment the server answers for the
+ * request — a 503 (a 413 for a body too large) if no headers were sent yet,
+ * else a closed connection, so that a truncated response cannot pass for a
+ * whole one — and the request's body stream ends with the cancellation,
+ * however the handler reads it (`for await`, `'data'`, `pipeline`). The
+ * handler unwinds meanwhile (its `finally` blocks run; the server waits for
+ * it); what it writes to the response after that is dropped. A handler that
+ * throws gets the client a 500 (or, once headers are out, a closed
+ * connection); its error goes to `onError` and the server goes on — unless
+ * the error was caused by the request's cancellation (see `onError`). When
+ * the handler returns, the response is ended; if the handler left the body
+ * unread, the connection is closed after the response rather than drained.
+ *
+ * Clients that take longer than `headersTimeout` to send a request's headers
+ * get a 408 and are disconnected (Node's own check).
  *
  * Cancelling the server stops it accepting connections (requests that still
  * arrive on open connections get a 503), gives the requests in flight
@@ -156,10 +200,18 @@ export async function serveHttp(
   requireFunction(handler, "serveHttp() handler");
   checkListenOptions(options, "serveHttp()");
   requireOptionalDuration(options.requestTimeout, "serveHttp() requestTimeout");
-  const { requestTimeout = Infinity, onError } = options;
+  const { requestTimeout = Infinity, headersTimeout = DEFAULT_HEADERS_TIMEOUT, maxBodySize = DEFAULT_MAX_BODY_SIZE, onError } = options;
+  requirePositiveDuration(headersTimeout, "serveHttp() headersTimeout");
+  if (typeof maxBodySize !== "function") requireByteCount(maxBodySize, "serveHttp() maxBodySize");
   const report =
     onError ?? ((error: unknown, request: IncomingMessage) => printError(`serveHttp: ${request.method} ${request.url}`, error));
-  const server = createServer();
+  const server = createServer({
+    // Node's own checks, on the real clock: a client that has not sent a request's headers in time gets a 408.
+    headersTimeout: headersTimeout === Infinity ? 0 : Math.ceil(headersTimeout),
+    connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.ceil(headersTimeout / 10))),
+    // The request's cancel scope is its timeout (body reading included), and a handler may move its deadline.
+    requestTimeout: 0,
+  });
   return serve(
     "serveHttp",
     server,
@@ -167,8 +219,11 @@ export async function serveHttp(
     status,
     (spawn) => {
       server.on("request", (request: IncomingMessage, response: ServerResponse) => {
-        const task = () => handleRequest(handler, request, response, requestTimeout, report);
+        // Watching the exchange starts now, before the body arrives and before the task runs.
+        const exchange = new Exchange(request, response, new CancelScope());
+        const task = () => handleRequest(handler, exchange, requestTimeout, maxBodySize, report);
         if (!spawn(task, `${request.method} ${request.url}`)) {
+          exchange.close();
           respond(response, 503, "the server is shutting down", true);
         }
       });
@@ -177,21 +232,30 @@ export async function serveHttp(
   );
 }
 
+/** How long a client may take to send a request's headers, by default. */
+const DEFAULT_HEADERS_TIMEOUT = 30_000;
+/** The largest request body accepted by default: 1 MiB. */
+const DEFAULT_MAX_BODY_SIZE = 1024 * 1024;
+
 /** One request's task: the handler in the request's scope, then whatever response the outcome calls for. */
 async function handleRequest(
   handler: HttpHandler,
-  request: IncomingMessage,
-  response: ServerResponse,
+  exchange: Exchange,
   requestTimeout: number,
+  maxBodySize: number | ((request: IncomingMessage) => number),
   report: (error: unknown, request: IncomingMessage) => void,
 ): Promise<void> {
-  const scope = new CancelScope({ deadline: requestTimeout === Infinity ? Infinity : now() + requestTimeout });
-  const onClose = (): void => {
-    if (!response.writableFinished) scope.cancel(DISCONNECTED);
-  };
-  response.once("close", onClose);
+  const { request, response, scope } = exchange;
   try {
-    await scope.run((scope) => handler(request, response, { signal: scope.signal, scope }));
+    if (!exchange.limitBody(bodyLimit(maxBodySize, request))) return; // refused with a 413; the handler does not run
+    if (requestTimeout !== Infinity) scope.deadline = now() + requestTimeout;
+    await scope.run(async (scope) => {
+      try {
+        await handler(request, response, { signal: scope.signal, scope });
+      } catch (error) {
+        throw exchange.asCancellation(error);
+      }
+    });
   } catch (error) {
     if (isCancelled(error)) {
       // The server is shutting down (the request's own cancellations are caught by its scope).
@@ -202,26 +266,16 @@ async function handleRequest(
     report(error, request);
     return;
   } finally {
-    response.off("close", onClose);
+    exchange.close();
   }
-  if (response.writableEnded) return;
-  if (scope.cancelCalled) respond(response, 503, "the request timed out", false);
-  else response.end();
+  // Cancelled, the response was taken over (answered, or the connection closed) when it happened.
+  if (!response.writableEnded && !response.destroyed) response.end();
 }
 
-/** Ends a response the handler could not finish: a plain-text error if nothing was sent yet, else a closed connection. */
-function respond(response: ServerResponse, status: number, message: string, closeConnection: boolean): void {
-  if (response.writableEnded || response.destroyed) return;
-  if (response.headersSent) {
-    response.destroy(); // a cut-off body must not look complete to the client
-    return;
-  }
-  const body = `${message}\n`;
-  for (const name of response.getHeaderNames()) response.removeHeader(name); // the handler's headers were for another body
-  response.writeHead(status, {
-    "content-type": "text/plain; charset=utf-8",
-    "content-length": Buffer.byteLength(body),
-    ...(closeConnection ? { connection: "close" } : {}),
-  });
-  response.end(body);
+/** The body size limit for `request`. */
+function bodyLimit(maxBodySize: number | ((request: IncomingMessage) => number), request: IncomingMessage): number {
+  if (typeof maxBodySize === "number") return maxBodySize;
+  const limit = maxBodySize(request);
+  requireByteCount(limit, "serveHttp() maxBodySize(request)'s result");
+  return limit;
 }

@@ -15,5 +15,5 @@ export { runProcess, type OutputMode, type ProcessOptions, type ProcessResult, t
 export { fromReadable, readableFrom, type ReadableFromOptions } from "./readable.js";
 export { toWritable, type WritableChannel } from "./writable.js";
 export { fromReadableStream, toWritableStream, readableStreamFrom } from "./web-streams.js";
-export { ProcessError } from "./errors.js";
+export { BodyTooLargeError, ProcessError } from "./errors.js";
 export { runInWorker, type RunInWorkerOptions } from "./worker.js";

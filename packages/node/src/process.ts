@@ -4,11 +4,12 @@
  * @module
  */
 
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
-import { CancelScope, TASK_STATUS_IGNORED, moveOnAfter, type ReceiveChannel, type TaskStatus } from "@quartet/core";
+import { CancelScope, TASK_STATUS_IGNORED, checkpoint, moveOnAfter, type ReceiveChannel, type TaskStatus } from "@quartet/core";
 import { ProcessError } from "./errors.js";
-import { waitForEvent } from "./internal/events.js";
+import { ChildTarget } from "./internal/children.js";
+import { sleepReal, waitForCloseWithin, waitForEvent } from "./internal/events.js";
 import {
   describe,
   requireOneOf,
@@ -19,6 +20,8 @@ import {
 } from "./internal/validate.js";
 import { fromReadable } from "./readable.js";
 import { toWritable, type WritableChannel } from "./writable.js";
+
+// ------------------------------------------------------------------- options, result, running process
 
 /**
  * What becomes of a child's output stream: `"collect"` gathers it into the
@@ -49,7 +52,11 @@ export type OutputMode = "collect" | "pipe" | "inherit" | "ignore";
  *   env: { ...process.env, LC_ALL: "C" },
  *   check: false, // grep exits with 1 when no line matches: not a failure here
  *   gracePeriod: 1000, // if cancelled: SIGTERM, then SIGKILL a second later
+ *   drainTimeout: 200, // after grep exits, wait at most 200 ms for the rest of its output
  * });
+ *
+ * // A shell script and everything it starts, stopped together when cancelled:
+ * await runProcess("sh", ["-c", "make -j4 all"], { processGroup: true, stdout: "inherit" });
  * console.log(code, stdout.toString()); // 0 "1\n"
  * ```
  */
@@ -74,6 +81,26 @@ export interface ProcessOptions {
   check?: boolean;
   /** Milliseconds between SIGTERM and SIGKILL when the process is cancelled. Default 5000. */
   gracePeriod?: number;
+  /**
+   * How long, in ms, `runProcess` waits after the child has exited for the
+   * output it collects to end. The output ends at once when the child exits,
+   * unless a process it started (a grandchild) still holds the pipe: then,
+   * after this time, `runProcess` stops reading and returns what it has (the
+   * time is the real clock's, not the runtime's). Default 500.
+   */
+  drainTimeout?: number;
+  /**
+   * Whether the child gets a process group of its own, so that everything it
+   * starts can be signalled with it (POSIX only; ignored on Windows). Then
+   * cancellation (SIGTERM, SIGKILL after `gracePeriod`), `kill()` and the kill
+   * at this process's exit go to the whole group, and when the child has
+   * exited, whatever is left of its group is terminated the same way before
+   * `runProcess` returns. The child is started in a new session (`detached`),
+   * so it no longer gets the terminal's Ctrl-C itself (`runMain` cancels it
+   * instead) and cannot read from the terminal. Default `false`: signals go to
+   * the child only, and processes it started may outlive it.
+   */
+  processGroup?: boolean;
 }
 
 /**
@@ -128,7 +155,7 @@ export interface RunningProcess {
   readonly stdout: ReceiveChannel<Buffer>;
   /** The chunks of the child's stderr (`stderr: "pipe"`). */
   readonly stderr: ReceiveChannel<Buffer>;
-  /** Sends `signal` (default `"SIGTERM"`) to the child; false if it could not be delivered. */
+  /** Sends `signal` (default `"SIGTERM"`) to the child (with `processGroup`, to its whole group); false if it could not be delivered. */
   kill(signal?: NodeJS.Signals | number): boolean;
 }
 
@@ -138,13 +165,18 @@ const STDIN_MODES = ["pipe", "inherit", "ignore"] as const;
 const TAIL_LINES = 10;
 const TAIL_CHARS = 2000;
 
+// ------------------------------------------------------------------- runProcess
+
 /**
  * Runs a child process as part of the calling task, and returns how it ended.
  *
  * Awaited directly, it waits for the child to exit and returns its exit status
  * with its stdout and stderr collected (`{ code, signal, stdout, stderr }`).
  * A non-zero exit, or death by a signal, throws a {@link ProcessError} with the
- * code and the tail of stderr (unless `check: false`).
+ * code and the tail of stderr (unless `check: false`) — or, if the calling
+ * scope has been cancelled by then, the `Cancelled`: a child that died of the
+ * same stroke that cancelled the caller (a terminal's Ctrl-C reaches both) did
+ * not fail.
  *
  * Under `tg.start()` it hands a {@link RunningProcess} to `started()` as soon as
  * the child has been spawned, and goes on running in the group until the child
@@ -155,10 +187,22 @@ const TAIL_CHARS = 2000;
  * Cancellation terminates the child: SIGTERM, then SIGKILL if it has not exited
  * `gracePeriod` ms later; `runProcess` waits for the exit before the
  * cancellation goes on, so no child outlives its task (the same happens if
- * anything else fails while the child runs, such as `started()`). (Signals go to the child
- * only, not to processes it started itself.) Output that is collected is read
- * as it comes, so a child never blocks on a full pipe that nobody reads; output
- * that is piped is read only as the channel is received from.
+ * anything else fails while the child runs, such as `started()`). Nor does a
+ * child outlive this process: if it exits while children of `runProcess` still
+ * run (a second Ctrl-C under `runMain`, `process.exit()`, an uncaught
+ * exception), they get SIGKILL on the way out.
+ *
+ * Grandchildren — processes the child started — are not the child: signals go
+ * to the child only, so they may outlive it, and this process. With
+ * `processGroup: true` the child leads a process group of its own, and every
+ * signal goes to the whole group; when the child has exited, what is left of
+ * its group is terminated before `runProcess` returns.
+ *
+ * Output that is collected is read as it comes, so a child never blocks on a
+ * full pipe that nobody reads; output that is piped is read only as the channel
+ * is received from. `runProcess` returns once the child has exited and the
+ * collected output has ended — or `drainTimeout` ms after the exit, if a
+ * grandchild keeps the output pipe open.
  *
  * A command that cannot be started throws the spawn error (`ENOENT`, `EACCES`).
  *
@@ -195,7 +239,7 @@ export async function runProcess(
     throw new TypeError(`runProcess() args must be an array of strings; got ${describe(args)}`);
   }
   requireOptionalObject(options, "runProcess() options");
-  const { cwd, env, input, check = true, gracePeriod = 5000 } = options;
+  const { cwd, env, input, check = true, gracePeriod = 5000, drainTimeout = 500, processGroup = false } = options;
   const stdoutMode = options.stdout ?? "collect";
   const stderrMode = options.stderr ?? "collect";
   requireOptionalString(cwd, "runProcess() cwd");
@@ -210,60 +254,88 @@ export async function runProcess(
     throw new TypeError(`runProcess() takes either input or stdin, not both; got stdin ${describe(options.stdin)}`);
   }
   if (typeof check !== "boolean") throw new TypeError(`runProcess() check must be a boolean; got ${describe(check)}`);
+  if (typeof processGroup !== "boolean") throw new TypeError(`runProcess() processGroup must be a boolean; got ${describe(processGroup)}`);
   requireOptionalDuration(gracePeriod, "runProcess() gracePeriod");
+  requireOptionalDuration(drainTimeout, "runProcess() drainTimeout");
   const stdinMode = input !== undefined ? "pipe" : (options.stdin ?? "ignore");
   if (status === TASK_STATUS_IGNORED && (stdinMode === "pipe" && input === undefined || stdoutMode === "pipe" || stderrMode === "pipe")) {
     throw new TypeError('runProcess() can give out "pipe" channels only under tg.start(), which hands them to the caller; use "collect" when awaiting it directly');
   }
 
+  const group = processGroup && process.platform !== "win32";
   const child = spawn(command, args, {
     cwd,
     env,
     stdio: [stdinMode, stdoutMode === "collect" ? "pipe" : stdoutMode, stderrMode === "collect" ? "pipe" : stderrMode],
+    detached: group, // on POSIX: a new session, whose process group the child leads
   });
   child.on("error", () => {}); // a failed spawn is reported below; a failed kill() returns false
+  const target = new ChildTarget(child, group);
   const collected = [child.stdout, child.stderr].map((stream, i) => ((i === 0 ? stdoutMode : stderrMode) === "collect" ? new Collector(stream!) : null));
   try {
-    const spawned = await waitForEvent(child, ["spawn", "error"]);
-    if (spawned.name === "error") throw spawned.args[0];
-    if (input !== undefined) {
-      child.stdin!.on("error", () => {}); // EPIPE when the child exits without reading all of it
-      child.stdin!.end(input);
+    try {
+      const spawned = await waitForEvent(child, ["spawn", "error"]);
+      if (spawned.name === "error") throw spawned.args[0];
+      if (input !== undefined) {
+        child.stdin!.on("error", () => {}); // EPIPE when the child exits without reading all of it
+        child.stdin!.end(input);
+      }
+      status.started(new RunningProcessImpl(target, input === undefined && stdinMode === "pipe", stdoutMode === "pipe", stderrMode === "pipe"));
+      if (!target.exited) await waitForEvent(child, ["exit"]);
+      await drain(collected.filter((collector) => collector !== null), drainTimeout);
+    } catch (error) {
+      // Cancelled, or something failed around the child: it must not outlive this task either way.
+      await terminate(target, gracePeriod);
+      for (const stream of child.stdio) stream?.destroy();
+      throw error;
     }
-    status.started(new RunningProcessImpl(child, input === undefined && stdinMode === "pipe", stdoutMode === "pipe", stderrMode === "pipe"));
-    if (!exited(child)) await waitForEvent(child, ["exit"]);
-    for (const collector of collected) await collector?.done();
-  } catch (error) {
-    // Cancelled, or something failed around the child: it must not outlive this task either way.
-    await terminate(child, gracePeriod);
-    for (const stream of child.stdio) stream?.destroy();
-    throw error;
+    if (group) await terminate(target, gracePeriod); // what the child left running in its group
+  } finally {
+    target.release();
   }
   const code = child.exitCode;
   const signal = child.signalCode as NodeJS.Signals | null;
   const [stdout, stderr] = collected.map((collector) => collector?.bytes() ?? Buffer.alloc(0)) as [Buffer, Buffer];
-  if (check && code !== 0) throw new ProcessError(command, args, code, signal, tail(stderr), stdout);
+  if (check && code !== 0) {
+    // A child that died in the same stroke that cancelled us (the terminal's Ctrl-C reaches both) did not fail: we were cancelled.
+    await checkpoint();
+    throw new ProcessError(command, args, code, signal, tail(stderr), stdout);
+  }
   return { code, signal, stdout, stderr };
 }
 
-function exited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
+// ------------------------------------------------------------------- waiting for and stopping the child
+
+/**
+ * Waits until the collected output streams have ended, for at most
+ * `drainTimeout` ms (real time); then stops reading those that are still
+ * open, which a process the child started holds.
+ */
+async function drain(collectors: Collector[], drainTimeout: number): Promise<void> {
+  await waitForCloseWithin(collectors.map((collector) => collector.stream), drainTimeout);
+  if (collectors.every((collector) => collector.stream.closed)) return;
+  await sleepReal(0); // let Node read what has already arrived
+  for (const collector of collectors) collector.stream.destroy();
 }
 
-/** SIGTERM, then SIGKILL after the grace period; returns once the child has exited. Shielded: it runs while the caller unwinds. */
-async function terminate(child: ChildProcess, gracePeriod: number): Promise<void> {
-  if (child.pid === undefined) return; // never started
+/**
+ * SIGTERM, then SIGKILL after the grace period; returns once the child has
+ * exited (with a process group, once nothing in it is alive). Shielded: it
+ * runs while the caller unwinds.
+ */
+async function terminate(target: ChildTarget, gracePeriod: number): Promise<void> {
+  if (target.child.pid === undefined) return; // never started
   await new CancelScope({ shield: true }).run(async () => {
-    if (exited(child)) return;
-    child.kill("SIGTERM");
-    await moveOnAfter(gracePeriod, async () => {
-      if (!exited(child)) await waitForEvent(child, ["exit"]);
-    });
-    if (exited(child)) return;
-    child.kill("SIGKILL");
-    await waitForEvent(child, ["exit"]);
+    if (!target.alive()) return;
+    target.kill("SIGTERM");
+    await moveOnAfter(gracePeriod, () => target.gone());
+    if (!target.alive()) return;
+    target.kill("SIGKILL");
+    await target.gone();
   });
 }
+
+// ------------------------------------------------------------------- its output, and the running process
 
 /** The last lines of a child's stderr, for an error message. */
 function tail(stderr: Buffer): string {
@@ -274,18 +346,13 @@ function tail(stderr: Buffer): string {
 
 /** Reads a child's output stream to its end as it comes, so that the child never blocks on it. */
 class Collector {
-  readonly #stream: Readable;
+  readonly stream: Readable;
   readonly #chunks: Buffer[] = [];
 
   constructor(stream: Readable) {
-    this.#stream = stream;
+    this.stream = stream;
     stream.on("data", (chunk: Buffer) => this.#chunks.push(chunk));
     stream.on("error", () => {}); // the exit status tells what went wrong
-  }
-
-  /** Waits until the stream has closed (the child and everything it started have closed their end). */
-  async done(): Promise<void> {
-    if (!this.#stream.closed) await waitForEvent(this.#stream, ["close"]);
   }
 
   bytes(): Buffer {
@@ -294,21 +361,22 @@ class Collector {
 }
 
 class RunningProcessImpl implements RunningProcess {
-  readonly #child: ChildProcess;
+  readonly #target: ChildTarget;
   readonly #stdin: WritableChannel<Uint8Array | string> | null;
   readonly #stdout: ReceiveChannel<Buffer> | null;
   readonly #stderr: ReceiveChannel<Buffer> | null;
 
   /** The flags say which streams were opened with "pipe" for the caller (not for `input` or collecting). */
-  constructor(child: ChildProcess, stdin: boolean, stdout: boolean, stderr: boolean) {
-    this.#child = child;
+  constructor(target: ChildTarget, stdin: boolean, stdout: boolean, stderr: boolean) {
+    this.#target = target;
+    const child = target.child;
     this.#stdin = stdin ? toWritable(child.stdin as Writable) : null;
     this.#stdout = stdout ? fromReadable<Buffer>(child.stdout!) : null;
     this.#stderr = stderr ? fromReadable<Buffer>(child.stderr!) : null;
   }
 
   get pid(): number {
-    return this.#child.pid!;
+    return this.#target.child.pid!;
   }
 
   get stdin(): WritableChannel<Uint8Array | string> {
@@ -324,7 +392,7 @@ class RunningProcessImpl implements RunningProcess {
   }
 
   kill(signal: NodeJS.Signals | number = "SIGTERM"): boolean {
-    return this.#child.kill(signal);
+    return this.#target.kill(signal);
   }
 }
 

@@ -28,8 +28,13 @@ import { WaitQueue } from "./internal/wait-queue.js";
  *
  * An error of the stream is thrown by `receive()` as it is (an `ENOENT` from a
  * file, an `ECONNRESET` from a socket); a stream destroyed before its end makes
- * `receive()` throw `BrokenResourceError`. Closing the channel (every clone of
- * it) destroys the stream. The channel takes the stream over: do not also read
+ * `receive()` throw `BrokenResourceError`. Two exceptions, for errors that a
+ * cancellation caused: in a cancelled scope, the stream's error is thrown as
+ * that scope's `Cancelled` (the cancellation, or what caused it, broke the
+ * stream); and a stream destroyed with another scope's `Cancelled` (as
+ * `readableFrom`'s stream is) gives a task that is not cancelled a
+ * `BrokenResourceError` whose `cause` is that `Cancelled`. Closing the channel
+ * (every clone of it) destroys the stream. The channel takes the stream over: do not also read
  * it some other way.
  *
  * @example

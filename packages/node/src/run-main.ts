@@ -46,7 +46,9 @@ const SIGNALS = Object.keys(EXIT_CODES) as HandledSignal[];
  * reason. `main` then unwinds and its cleanup runs to the end (shielded cleanup
  * may still wait), and the process exits with 130 for SIGINT or 143 for
  * SIGTERM. A second signal during that cleanup exits at once, for a program
- * whose cleanup hangs.
+ * whose cleanup hangs; child processes that `runProcess` started and that are
+ * still running (one that ignores SIGTERM, in its grace period) get SIGKILL on
+ * the way out.
  *
  * If `main` returns, the process exits with 0. If it throws, the error is
  * printed to stderr with the names of the tasks it came through, innermost

@@ -8,6 +8,7 @@
 import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { TASK_STATUS_IGNORED, isCancelled, type ReceiveChannel, type TaskStatus } from "@quartet/core";
 import { waitForEvent } from "./internal/events.js";
+import { isPeerReset } from "./internal/cancellation.js";
 import { checkListenOptions, printError, serve } from "./internal/serve.js";
 import { requireFunction, requirePort, requireString } from "./internal/validate.js";
 import { readableChannel } from "./readable.js";
@@ -136,8 +137,10 @@ export interface ServeTcpOptions {
   gracePeriod?: number;
   /**
    * Called with the error of a connection handler that failed (the server goes
-   * on serving the other connections). Default: print it to stderr. If `onError`
-   * throws, that error stops the server and is thrown by `serveTcp`.
+   * on serving the other connections). Default: print it to stderr — except a
+   * peer that reset the connection (`ECONNRESET`, `EPIPE`), which is normal on
+   * a network and is not printed. If `onError` throws, that error stops the
+   * server and is thrown by `serveTcp`.
    */
   onError?: (error: unknown, stream: TcpStream) => void;
 }
@@ -195,7 +198,10 @@ export async function serveTcp(
         socket.once("close", () => sockets.delete(socket));
         const stream = new TcpStreamImpl(socket);
         const name = `connection from ${socket.remoteAddress}:${socket.remotePort}`;
-        const report = onError === undefined ? (error: unknown) => printError(`serveTcp: the ${name}`, error) : (error: unknown) => onError(error, stream);
+        const report =
+          onError === undefined
+            ? (error: unknown) => isPeerReset(error) || printError(`serveTcp: the ${name}`, error) // a reset peer is normal on a network
+            : (error: unknown) => onError(error, stream);
         if (!spawn(() => handleConnection(handler, stream, report), name)) socket.destroy();
       });
     },

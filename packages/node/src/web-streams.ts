@@ -21,8 +21,11 @@ import type { WritableChannel } from "./writable.js";
  * backpressure. A `receive()` cancelled while a read is in flight leaves that
  * read's chunk for the next `receive()`: nothing is lost or read twice.
  *
- * The stream's error is thrown by `receive()` as it is. Closing the channel
- * (every clone) cancels the stream.
+ * The stream's error is thrown by `receive()` as it is, except where a
+ * cancellation caused it (as `fromReadable` says: in a cancelled scope it is
+ * the scope's `Cancelled`; another scope's `Cancelled` is, in a task that is not
+ * cancelled, a `BrokenResourceError`). Closing the channel (every clone)
+ * cancels the stream.
  *
  * @example
  * ```ts
@@ -118,7 +121,9 @@ class StreamSource<T> implements Source<T> {
  * it waits, it has written nothing. Closing the channel (every clone) closes
  * the stream; `finish()` (or `await using`) also waits until the stream has
  * closed, and aborts it if the wait is cancelled. An error of the stream is
- * thrown by the next `send()` or by `finish()`, as it is.
+ * thrown by the next `send()` or by `finish()`, as it is — except where a
+ * cancellation caused it, as `toWritable` says (so a stream aborted by one
+ * task's cancelled `finish()` gives other tasks a `BrokenResourceError`).
  *
  * @example
  * ```ts

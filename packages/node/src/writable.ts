@@ -57,7 +57,12 @@ export interface WritableChannel<T> extends SendChannel<T> {
  * nothing. Closing the channel (every clone) ends the stream; `finish()` (or
  * `await using`) also waits until everything was written and reports a write
  * error. An error of the stream is thrown by the next `send()` as it is; after
- * the stream was destroyed, `send()` throws `BrokenResourceError`.
+ * the stream was destroyed, `send()` throws `BrokenResourceError`. Errors that a
+ * cancellation caused are the exception: in a cancelled scope, the stream's
+ * error (a peer reset, an `EPIPE` from a child that was killed) is thrown as
+ * that scope's `Cancelled`; and a stream destroyed with another scope's
+ * `Cancelled` gives a task that is not cancelled a `BrokenResourceError` whose
+ * `cause` is that `Cancelled`.
  *
  * Errors that happen after a plain `close()` reach nobody: use `finish()` when
  * you need to know that the data arrived.

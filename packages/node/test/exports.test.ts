@@ -4,6 +4,7 @@ import packageJson from "../package.json" with { type: "json" };
 
 it("@quartet/node exports exactly its public functions and classes", () => {
   expect(Object.keys(node).sort()).toEqual([
+    "BodyTooLargeError",
     "ProcessError",
     "fromReadable",
     "fromReadableStream",

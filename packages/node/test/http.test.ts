@@ -1,45 +1,11 @@
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
+import { request as httpRequest, type ClientRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { Cancelled, CancelScope, Event, abortable, currentSignal, run, sleep, sleepForever, taskGroup } from "@quartet/core";
 import { MockClock, waitAllTasksBlocked } from "@quartet/testing";
-import { fromReadable, serveHttp, toWritable, type HttpHandler, type ServeHttpOptions } from "../src/index.js";
-
-const LOCAL = { port: 0, host: "127.0.0.1" };
-
-interface Reply {
-  status: number;
-  headers: IncomingMessage["headers"];
-  body: string;
-  /** Whether the connection closed before the response was complete. */
-  truncated: boolean;
-}
-
-/** A GET with Node's own client, without a keep-alive pool; `onRequest` gets the request (to abort it). */
-function get(port: number, path: string, onRequest?: (request: ClientRequest) => void): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest({ host: "127.0.0.1", port, path, agent: false }, (response) => {
-      let body = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk: string) => (body += chunk));
-      response.on("end", () => resolve({ status: response.statusCode!, headers: response.headers, body, truncated: false }));
-      response.on("error", () => resolve({ status: response.statusCode!, headers: response.headers, body, truncated: true }));
-    });
-    request.on("error", reject);
-    request.end();
-    onRequest?.(request);
-  });
-}
-
-/** Runs `body` with a server for `handler` on a free port; cancels the server when `body` returns. */
-async function withServer(handler: HttpHandler, options: Partial<ServeHttpOptions>, body: (port: number) => Promise<void>): Promise<void> {
-  await taskGroup(async (tg) => {
-    const { port } = await tg.start<AddressInfo>((status) => serveHttp(handler, { ...LOCAL, ...options }, status));
-    await body(port);
-    tg.cancelScope.cancel();
-  });
-}
+import { fromReadable, serveHttp, toWritable, type ServeHttpOptions } from "../src/index.js";
+import { LOCAL, get, withServer } from "./http-helpers.js";
 
 describe("serveHttp", () => {
   it("reports the bound address to started() (port 0 picks one) and runs the handler for each request", async () => {

@@ -1,17 +1,41 @@
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Cancelled, CancelScope, EndOfChannel, taskGroup, type TaskGroup } from "@quartet/core";
+import { Cancelled, CancelScope, EndOfChannel, moveOnAfter, taskGroup, type TaskGroup } from "@quartet/core";
 import { ProcessError, runProcess, type RunningProcess } from "../src/index.js";
 import { temporaryDirectory } from "./helpers.js";
 
-/** Whether a process with this pid is still running (signal 0 only checks). */
+/**
+ * Whether a process with this pid is still running (signal 0 only checks). A zombie — a process that has
+ * exited but was not reaped, as grandchildren whose new parent is an init that does not reap stay — is not.
+ */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return process.platform !== "linux";
+  }
+}
+
+/** Waits until `pid` is no longer alive (a killed process takes a moment to die), for at most a second. */
+async function dead(pid: number): Promise<boolean> {
+  for (let i = 0; i < 100 && alive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  return !alive(pid);
+}
+
+/** The pid a shell wrote to `path`, once it has. */
+async function pidIn(path: string): Promise<number> {
+  for (;;) {
+    const text = await readFile(path, "utf8").catch(() => "");
+    if (text.endsWith("\n")) return Number(text.trim());
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
 
@@ -169,12 +193,114 @@ describe("runProcess under tg.start()", () => {
   });
 });
 
+describe("runProcess and the processes a child starts", () => {
+  it("returns when the child exits although a process it started holds the output pipe: after drainTimeout, with the output so far", async () => {
+    const start = performance.now();
+    const { stdout } = await runProcess("sh", ["-c", "sleep 5 & echo $!"], { drainTimeout: 50 });
+    const elapsed = performance.now() - start;
+    const grandchild = Number(stdout.toString().trim());
+    try {
+      expect(elapsed).toBeGreaterThanOrEqual(49);
+      expect(elapsed).toBeLessThan(2000);
+      expect(alive(grandchild)).toBe(true); // not the child: signals and the drain do not touch it
+    } finally {
+      process.kill(grandchild, "SIGKILL");
+    }
+  });
+
+  it("returns at once when the output ends with the child, in a process group or not", async () => {
+    for (const processGroup of [false, true]) {
+      const start = performance.now();
+      const { stdout } = await runProcess("sh", ["-c", "echo hello"], { processGroup, drainTimeout: 10_000 });
+      expect(stdout.toString()).toBe("hello\n");
+      expect(performance.now() - start).toBeLessThan(2000);
+    }
+  });
+
+  it("with processGroup, terminates what the child left running in its group before returning", async () => {
+    const { stdout } = await runProcess("sh", ["-c", "sleep 5 & echo $!"], { processGroup: true, drainTimeout: 50 });
+    const grandchild = Number(stdout.toString().trim());
+    expect(alive(grandchild)).toBe(false);
+  });
+
+  it("cancelled while it waits for a grandchild's pipe, returns at once; with processGroup the grandchild is killed", async () => {
+    await using dir = await temporaryDirectory();
+    for (const processGroup of [false, true]) {
+      const pidFile = join(dir.path, `grandchild-${processGroup}`);
+      const start = performance.now();
+      const result = await moveOnAfter(100, () => runProcess("sh", ["-c", `sleep 5 & echo $! > ${pidFile}`], { processGroup, drainTimeout: 10_000 }));
+      expect(result).toBe(undefined); // cancelled
+      expect(performance.now() - start).toBeLessThan(2000);
+      const grandchild = await pidIn(pidFile);
+      if (processGroup) {
+        expect(alive(grandchild)).toBe(false);
+      } else {
+        expect(alive(grandchild)).toBe(true); // signals go to the child only (which has exited)
+        process.kill(grandchild, "SIGKILL");
+      }
+    }
+  });
+
+  it("cancellation with processGroup gives the whole group SIGTERM, then SIGKILL after the grace period; without it, a grandchild survives", async () => {
+    for (const processGroup of [true, false]) {
+      let grandchild = 0;
+      let child = 0;
+      await taskGroup(async (tg) => {
+        const running = await tg.start<RunningProcess>((status) =>
+          runProcess("sh", ["-c", 'trap "" TERM; sleep 5 & echo $!; wait'], { stdout: "pipe", processGroup, gracePeriod: 50 }, status),
+        );
+        child = running.pid;
+        grandchild = Number((await running.stdout.receive()).toString().trim());
+        tg.cancelScope.cancel();
+      });
+      expect(alive(child)).toBe(false);
+      if (processGroup) {
+        expect(alive(grandchild)).toBe(false);
+      } else {
+        expect(alive(grandchild)).toBe(true);
+        process.kill(grandchild, "SIGKILL");
+      }
+    }
+  });
+
+  it("kill() with processGroup signals the whole group", async () => {
+    let grandchild = 0;
+    await taskGroup(async (tg) => {
+      const running = await tg.start<RunningProcess>((status) =>
+        runProcess("sh", ["-c", "sleep 5 & echo $!; wait"], { stdout: "pipe", processGroup: true, check: false }, status),
+      );
+      grandchild = Number((await running.stdout.receive()).toString().trim());
+      expect(running.kill("SIGKILL")).toBe(true);
+    });
+    expect(await dead(grandchild)).toBe(true);
+  });
+
+  it("a caller cancelled by the time a failed child is reported gets the cancellation, not a ProcessError", async () => {
+    // The child fails at once; its group's leftover ignores SIGTERM, so runProcess is still cleaning up
+    // (shielded) when the caller's deadline passes. A failure found in a cancelled scope is not reported.
+    const start = performance.now();
+    const result = await moveOnAfter(20, () =>
+      runProcess("sh", ["-c", 'trap "" TERM; sleep 5 & exit 3'], { processGroup: true, gracePeriod: 100, stdout: "ignore", stderr: "ignore" }),
+    );
+    expect(result).toBe(undefined);
+    expect(performance.now() - start).toBeGreaterThanOrEqual(99); // the leftover got its grace period first
+    // Not cancelled, the same failure is a ProcessError.
+    await expect(runProcess("sh", ["-c", "exit 3"], { processGroup: true })).rejects.toBeInstanceOf(ProcessError);
+  });
+});
+
 describe("runProcess arguments", () => {
   it("rejects bad arguments with TypeError and RangeError naming them", async () => {
     await expect(runProcess(42 as unknown as string)).rejects.toThrow(new TypeError("runProcess() command must be a string; got 42"));
     await expect(runProcess("ls", "-l" as unknown as string[])).rejects.toThrow("runProcess() args must be an array of strings");
     await expect(runProcess("ls", [], { stdout: "file" as "pipe" })).rejects.toThrow(TypeError);
     await expect(runProcess("ls", [], { gracePeriod: -1 })).rejects.toThrow(RangeError);
+    await expect(runProcess("ls", [], { drainTimeout: -1 })).rejects.toThrow(
+      new RangeError("runProcess() drainTimeout must be a non-negative number of milliseconds; got -1"),
+    );
+    await expect(runProcess("ls", [], { processGroup: "yes" as unknown as boolean })).rejects.toThrow(
+      new TypeError('runProcess() processGroup must be a boolean; got "yes"'),
+    );
     await expect(runProcess("cat", [], { input: "x", stdin: "inherit" })).rejects.toThrow("either input or stdin");
   });
 

@@ -11,6 +11,7 @@ import {
   ClosedResourceError,
   EndOfChannel,
   WouldBlock,
+  checkpoint,
   openMemoryChannel,
   taskGroup,
 } from "@quartet/core";
@@ -172,6 +173,43 @@ describe("fromReadable", () => {
     expect(rx.receiveNowait()).toBe("a");
     await expect(rx.receive()).rejects.toBeInstanceOf(EndOfChannel);
     expect(() => rx.receiveNowait()).toThrow(EndOfChannel);
+  });
+
+  it("a stream destroyed with another scope's Cancelled gives a task that is not cancelled a BrokenResourceError, with the Cancelled as cause", async () => {
+    const stream = new PassThrough();
+    using rx = fromReadable<Buffer>(stream);
+    const elsewhere = await new CancelScope().run(async (scope) => {
+      scope.cancel("elsewhere");
+      return checkpoint().catch((error: unknown) => error);
+    });
+    stream.destroy(elsewhere as Cancelled);
+    const error = await rx.receive().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BrokenResourceError);
+    expect((error as Error).cause).toBe(elsewhere);
+    // In a cancelled scope, it is that scope's own cancellation.
+    const inside = await new CancelScope().run(async (scope) => {
+      scope.cancel("here");
+      return (() => {
+        try {
+          return rx.receiveNowait();
+        } catch (e) {
+          return e;
+        }
+      })();
+    });
+    expect(inside).toMatchObject({ name: "Cancelled", reason: "here" });
+  });
+
+  it("in a cancelled scope, the error of a socket whose peer reset it is the scope's Cancelled", async () => {
+    using pair = await socketPair();
+    const [ours, theirs] = pair;
+    using rx = fromReadable<Buffer>(ours);
+    theirs.resetAndDestroy();
+    await expect(rx.receive()).rejects.toMatchObject({ code: "ECONNRESET" }); // not cancelled: the error as it is
+    await new CancelScope().run(async (scope) => {
+      scope.cancel();
+      expect(() => rx.receiveNowait()).toThrow(Cancelled);
+    });
   });
 
   it("receive() is a checkpoint: in a cancelled scope it throws Cancelled and leaves the data", async () => {

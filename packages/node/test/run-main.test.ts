@@ -2,6 +2,7 @@
 // process (Node with tsx) and sends it real signals. The programs are started
 // all at once before the tests, since starting Node with tsx is what takes time.
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runMain } from "../src/index.js";
@@ -35,10 +36,37 @@ function start(scenario: string) {
       watch();
       void ended.then(() => reject(new Error(`the program ended before printing ${JSON.stringify(text)}; stderr: ${stderr}`)));
     });
-  return { child, ended, waitFor };
+  return { child, ended, waitFor, stdout: () => stdout };
 }
 
-const SCENARIOS = ["cleanup", "cleanup-term", "hang", "fail", "success", "no-exit", "no-exit-signal"] as const;
+/** The pids printed after `prefix` on a line of `stdout`. */
+function pidsAfter(prefix: string, stdout: string): number[] {
+  const line = stdout.split("\n").find((l) => l.startsWith(prefix))!;
+  return line.slice(prefix.length).split(" ").map(Number);
+}
+
+/** Whether `pid` runs (a zombie — exited, not reaped by an init that does not reap — does not). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return process.platform !== "linux";
+  }
+}
+
+/** Waits until `pid` is no longer alive (a killed process takes a moment to die), for at most a second. */
+async function dead(pid: number): Promise<boolean> {
+  for (let i = 0; i < 100 && alive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  return !alive(pid);
+}
+
+const SCENARIOS = ["cleanup", "cleanup-term", "hang", "fail", "success", "no-exit", "no-exit-signal", "orphan", "orphan-group", "exit-with-children"] as const;
 let programs: Record<(typeof SCENARIOS)[number], ReturnType<typeof start>>;
 
 beforeAll(() => {
@@ -51,7 +79,8 @@ afterAll(async () => {
   await Promise.all(Object.values(programs).map((program) => program.ended));
 });
 
-describe("runMain", () => {
+// Each program starts Node with tsx, all at once: on a small machine the first ones to be waited for take a while.
+describe("runMain", { timeout: 20_000 }, () => {
   it("on SIGINT cancels main, lets its cleanup finish, and exits with 130", async () => {
     const program = programs.cleanup;
     await program.waitFor("ready");
@@ -111,6 +140,39 @@ describe("runMain", () => {
     const { code, stdout } = await program.ended;
     expect(stdout).toBe("ready\nreturned undefined; exit code 130\n");
     expect(code).toBe(130);
+  });
+
+  it("on a second signal, kills the children runProcess started, even one that ignores SIGTERM", async () => {
+    const program = programs.orphan;
+    await program.waitFor("children ");
+    const [child] = pidsAfter("children ", program.stdout());
+    program.child.kill("SIGINT");
+    await program.waitFor("cancelled"); // runProcess has sent SIGTERM, which the child ignores, and waits
+    expect(alive(child!)).toBe(true);
+    program.child.kill("SIGINT");
+    const { code } = await program.ended;
+    expect(code).toBe(130);
+    expect(await dead(child!)).toBe(true);
+  });
+
+  it("with processGroup, the kill on the way out reaches the child's own children too", async () => {
+    const program = programs["orphan-group"];
+    await program.waitFor("children ");
+    const pids = pidsAfter("children ", program.stdout());
+    expect(pids).toHaveLength(2);
+    program.child.kill("SIGINT");
+    await program.waitFor("cancelled");
+    expect(pids.every(alive)).toBe(true);
+    program.child.kill("SIGINT");
+    expect((await program.ended).code).toBe(130);
+    for (const pid of pids) expect(await dead(pid)).toBe(true);
+  });
+
+  it("without runMain, process.exit() kills the children runProcess started too", async () => {
+    const { code, stdout } = await programs["exit-with-children"].ended;
+    expect(code).toBe(3);
+    const [child] = pidsAfter("children ", stdout);
+    expect(await dead(child!)).toBe(true);
   });
 
   it("rejects bad arguments with a TypeError naming them", async () => {

@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo } from "node:net";
 import { once } from "node:events";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Cancelled, CancelScope, EndOfChannel, Event, isCancelled, sleepForever, taskGroup } from "@quartet/core";
 import { waitAllTasksBlocked } from "@quartet/testing";
 import { openTcpStream, serveTcp, type ServeTcpOptions, type TcpStream } from "../src/index.js";
@@ -120,6 +120,58 @@ describe("serveTcp", () => {
       tg.cancelScope.cancel();
     });
     expect(errors).toEqual([new Error("handler failed")]);
+  });
+
+  it("by default does not print a peer that reset the connection (ECONNRESET, EPIPE), but prints other failures", async () => {
+    const printed = vi.spyOn(console, "error").mockImplementation(() => {});
+    const ended: string[] = [];
+    try {
+      await taskGroup(async (tg) => {
+        const { port } = await tg.start<AddressInfo>((status) =>
+          serveTcp(async (stream) => {
+            const what = (await stream.incoming.receive()).toString();
+            try {
+              if (what === "fail") throw new Error("a real failure");
+              if (what === "flood") for (;;) await stream.outgoing.send(Buffer.alloc(65_536)); // to a peer that is gone
+              await stream.incoming.receive(); // the peer resets meanwhile
+            } finally {
+              ended.push(what);
+            }
+          }, LOCAL, status),
+        );
+        for (const what of ["read", "flood"]) {
+          const client = await openTcpStream("127.0.0.1", port);
+          await client.outgoing.send(what);
+          await new Promise((resolve) => setTimeout(resolve, 10)); // the handler has received it
+          client.socket.resetAndDestroy();
+        }
+        await using failing = await openTcpStream("127.0.0.1", port);
+        await failing.outgoing.send("fail");
+        await readAll(failing);
+        while (ended.length < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+        tg.cancelScope.cancel();
+      });
+      expect(ended.sort()).toEqual(["fail", "flood", "read"]);
+      expect(printed).toHaveBeenCalledTimes(1);
+      expect(printed.mock.calls[0]![1]).toEqual(new Error("a real failure"));
+    } finally {
+      printed.mockRestore();
+    }
+  });
+
+  it("gives peer resets to an onError of the user's, who decides", async () => {
+    const errors: unknown[] = [];
+    await taskGroup(async (tg) => {
+      const { port } = await tg.start<AddressInfo>((status) =>
+        serveTcp(async (stream) => void (await stream.incoming.receive()), { ...LOCAL, onError: (error) => errors.push(error) }, status),
+      );
+      const client = await openTcpStream("127.0.0.1", port);
+      await new Promise((resolve) => setTimeout(resolve, 10)); // the handler waits to receive
+      client.socket.resetAndDestroy();
+      while (errors.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      tg.cancelScope.cancel();
+    });
+    expect(errors).toMatchObject([{ code: "ECONNRESET" }]);
   });
 
   it("when onError throws, the server stops and serveTcp throws that error", async () => {

@@ -166,6 +166,43 @@ describe("toWritable", () => {
     expect(second.stream.destroyed).toBe(true);
   });
 
+  it("in a cancelled scope, the error of a socket whose peer reset it is the scope's Cancelled: finish(), send() and disposal", async () => {
+    using pair = await socketPair();
+    const [ours, theirs] = pair;
+    theirs.resetAndDestroy(); // the peer goes away: our writes fail (EPIPE or ECONNRESET)
+    const tx = toWritable<string>(ours);
+    while (!ours.errored) {
+      tx.sendNowait("x".repeat(1000));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const peerError = ours.errored;
+    expect((peerError as NodeJS.ErrnoException).code).toMatch(/^(EPIPE|ECONNRESET)$/);
+    // Where the cancellation (or what caused it) broke the stream, the stream's error is that cancellation…
+    await new CancelScope().run(async (scope) => {
+      scope.cancel("the connection is being torn down");
+      expect(() => tx.sendNowait("y")).toThrow(Cancelled);
+      await expect(tx.clone().finish()).rejects.toBeInstanceOf(Cancelled);
+      await using _out = tx.clone(); // disposal neither throws the peer's error nor makes a SuppressedError
+    });
+    // …and elsewhere it is the stream's error, as it is.
+    await expect(tx.finish()).rejects.toBe(peerError);
+  });
+
+  it("a stream destroyed with another scope's Cancelled gives a task that is not cancelled a BrokenResourceError, with the Cancelled as cause", async () => {
+    const sink = slowSink(10);
+    using tx = toWritable<string>(sink.stream);
+    const elsewhere = await new CancelScope().run(async (scope) => {
+      scope.cancel("elsewhere");
+      return checkpoint().catch((error: unknown) => error);
+    });
+    expect(elsewhere).toBeInstanceOf(Cancelled);
+    sink.stream.destroy(elsewhere as Cancelled);
+    await new Promise((resolve) => setImmediate(resolve));
+    const error = await tx.send("x").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BrokenResourceError);
+    expect((error as Error).cause).toBe(elsewhere);
+  });
+
   it("after the stream was destroyed, send() throws BrokenResourceError", async () => {
     const sink = slowSink(10);
     using tx = toWritable<string>(sink.stream);

@@ -35,3 +35,42 @@ export function waitForEvent(emitter: EventEmitter, names: readonly string[]): P
   }
   return parked.promise;
 }
+
+/**
+ * Parks the calling task until every stream in `streams` has emitted 'close',
+ * or `ms` real milliseconds have passed, whichever comes first. The time is the
+ * real clock's, not the runtime's: it bounds a wait for the operating system,
+ * which virtual time must not cut short. A checkpoint.
+ */
+export function waitForCloseWithin(streams: readonly EventEmitter[], ms: number): Promise<void> {
+  const open = streams.filter((stream) => !(stream as { closed?: boolean }).closed);
+  let timer: NodeJS.Timeout | undefined;
+  const remove = (): void => {
+    clearTimeout(timer);
+    for (const stream of open) stream.off("close", onClose);
+  };
+  const parked = parkCurrentTask<void>(remove);
+  let waiting = open.length;
+  const done = (): void => {
+    remove();
+    parked.wake();
+  };
+  function onClose(): void {
+    if (--waiting === 0) done();
+  }
+  if (waiting === 0) {
+    done();
+    return parked.promise;
+  }
+  for (const stream of open) stream.once("close", onClose);
+  timer = setTimeout(done, ms);
+  return parked.promise;
+}
+
+/** Parks the calling task for `ms` real milliseconds (0: until the event loop's next turn, after pending I/O). A checkpoint. */
+export function sleepReal(ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  const parked = parkCurrentTask<void>(() => (ms === 0 ? clearImmediate(timer as NodeJS.Immediate) : clearTimeout(timer as NodeJS.Timeout)));
+  timer = ms === 0 ? setImmediate(() => parked.wake()) : setTimeout(() => parked.wake(), ms);
+  return parked.promise;
+}

@@ -11,6 +11,7 @@
 
 import { ClosedResourceError, EndOfChannel, WouldBlock, checkpoint, isCancelled, type ChannelStatistics, type ReceiveChannel } from "@quartet/core";
 import type { WritableChannel } from "../writable.js";
+import { streamErrorForCaller } from "./cancellation.js";
 import type { WaitQueue } from "./wait-queue.js";
 
 // ------------------------------------------------------------------- receiving
@@ -43,7 +44,7 @@ export class SourceReceiveChannel<T> implements ReceiveChannel<T> {
     await checkpoint();
     for (;;) {
       this.#checkOpen("receive()");
-      const taken = this.#source.tryTake("receive()");
+      const taken = this.#take("receive()");
       if (taken !== null) return taken.value;
       await this.#source.waiters.park(this);
     }
@@ -51,9 +52,19 @@ export class SourceReceiveChannel<T> implements ReceiveChannel<T> {
 
   receiveNowait(): T {
     this.#checkOpen("receiveNowait()");
-    const taken = this.#source.tryTake("receiveNowait()");
+    const taken = this.#take("receiveNowait()");
     if (taken !== null) return taken.value;
     throw new WouldBlock(this.#emptyMessage);
+  }
+
+  /** The source's next value; its errors as the calling task should see them (see `streamErrorForCaller`). */
+  #take(what: string): { value: T } | null {
+    try {
+      return this.#source.tryTake(what);
+    } catch (error) {
+      if (error instanceof EndOfChannel) throw error;
+      throw streamErrorForCaller(error, what);
+    }
   }
 
   clone(): ReceiveChannel<T> {
@@ -140,7 +151,7 @@ export class SinkSendChannel<T> implements WritableChannel<T> {
     const sink = this.#sink;
     for (;;) {
       this.#checkOpen("send()");
-      sink.checkWritable("send()");
+      this.#checkWritable("send()");
       if (sink.hasRoom()) return this.#write(value);
       await sink.waiters.park(this);
     }
@@ -148,9 +159,18 @@ export class SinkSendChannel<T> implements WritableChannel<T> {
 
   sendNowait(value: T): void {
     this.#checkOpen("sendNowait()");
-    this.#sink.checkWritable("sendNowait()");
+    this.#checkWritable("sendNowait()");
     if (!this.#sink.hasRoom()) throw new WouldBlock(this.#fullMessage);
     this.#write(value);
+  }
+
+  /** The sink's check, with its errors as the calling task should see them (see `streamErrorForCaller`). */
+  #checkWritable(what: string): void {
+    try {
+      this.#sink.checkWritable(what);
+    } catch (error) {
+      throw streamErrorForCaller(error, what);
+    }
   }
 
   #write(value: T): void {
@@ -177,10 +197,18 @@ export class SinkSendChannel<T> implements WritableChannel<T> {
     this.close();
     const sink = this.#sink;
     try {
-      while (!sink.isFinished()) await sink.waiters.park(null);
+      while (!this.#isFinished()) await sink.waiters.park(null);
     } catch (error) {
       if (isCancelled(error)) sink.abortStream(error);
       throw error;
+    }
+  }
+
+  #isFinished(): boolean {
+    try {
+      return this.#sink.isFinished();
+    } catch (error) {
+      throw streamErrorForCaller(error, "finish()");
     }
   }
 

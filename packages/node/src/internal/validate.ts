@@ -48,6 +48,20 @@ export function requireOptionalDuration(value: unknown, what: string): asserts v
   if (Number.isNaN(value) || value < 0) throw new RangeError(`${what} must be a non-negative number of milliseconds; got ${value}`);
 }
 
+/** A length of time in ms that must be more than 0; `Infinity` allowed (for no limit). */
+export function requirePositiveDuration(value: unknown, what: string): asserts value is number {
+  if (typeof value !== "number") throw new TypeError(`${what} must be a number of milliseconds; got ${describe(value)}`);
+  if (Number.isNaN(value) || value <= 0) throw new RangeError(`${what} must be a positive number of milliseconds (Infinity for no limit); got ${value}`);
+}
+
+/** A number of bytes: a non-negative integer, or `Infinity` (for no limit). */
+export function requireByteCount(value: unknown, what: string): asserts value is number {
+  if (typeof value !== "number") throw new TypeError(`${what} must be a number of bytes; got ${describe(value)}`);
+  if (value !== Infinity && (!Number.isInteger(value) || value < 0)) {
+    throw new RangeError(`${what} must be a non-negative integer number of bytes (Infinity for no limit); got ${value}`);
+  }
+}
+
 /** A TCP port: an integer from 0 (any free port) to 65535. */
 export function requirePort(value: unknown, what: string): asserts value is number {
   if (typeof value !== "number") throw new TypeError(`${what} must be a number; got ${describe(value)}`);

@@ -1,0 +1,178 @@
+/**
+ * One request of `serveHttp` while its handler runs: what cancels the
+ * request's scope (the client going away, a body over the size limit), and
+ * what happens at once when the scope is cancelled for any reason (those, the
+ * deadline, the server shutting down, the handler's own `scope.cancel()`).
+ *
+ * At that moment the server takes the exchange over: the request's body stream
+ * ends with the cancellation (however the handler reads it), and the client
+ * gets its answer then — a 503 or 413 if no headers were sent, else a closed
+ * connection — not when the handler has finished unwinding. From then on the
+ * response belongs to the server: the handler's later writes are dropped, and
+ * the errors they throw are the cancellation (see `asCancellation`).
+ *
+ * @module
+ */
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { TimeoutError, isCancelled, type CancelScope, type Cancelled } from "@quartet/core";
+import { BodyTooLargeError } from "../errors.js";
+import { inCauseChain, isClosedStreamError } from "./cancellation.js";
+
+/** The `reason` of the `Cancelled` that a request gets when its client disconnects. */
+export const DISCONNECTED = "the client disconnected before the response was finished";
+
+export class Exchange {
+  readonly request: IncomingMessage;
+  readonly response: ServerResponse;
+  readonly scope: CancelScope;
+  readonly #socket: Socket;
+  #disconnected = false;
+  #takenOver = false;
+  /** Body bytes received so far, and the most allowed. */
+  #received = 0;
+  #maxBodySize = Infinity;
+
+  constructor(request: IncomingMessage, response: ServerResponse, scope: CancelScope) {
+    this.request = request;
+    this.response = response;
+    this.scope = scope;
+    this.#socket = request.socket;
+    // Before Node's own 'close' listener, which destroys the request with "aborted" (ECONNRESET):
+    // the handler's body stream must end with the cancellation instead.
+    this.#socket.prependListener("close", this.#onClose);
+    response.once("close", this.#onClose);
+    scope.signal.addEventListener("abort", this.#takeOver);
+    this.#countBody();
+  }
+
+  /**
+   * Sets the body size limit. Returns false if the request declares a longer
+   * body (`Content-Length`): then the client has got a 413 and the handler
+   * must not run. A body that grows past the limit as it arrives is refused
+   * then: reading it throws a {@link BodyTooLargeError}, the request's scope is
+   * cancelled with that error as its reason, and the client gets a 413.
+   */
+  limitBody(maxBodySize: number): boolean {
+    this.#maxBodySize = maxBodySize;
+    const declared = Number(this.request.headers["content-length"] ?? 0);
+    if (declared > maxBodySize) {
+      respond(this.response, 413, new BodyTooLargeError(maxBodySize).message, true);
+      return false;
+    }
+    if (this.#received > maxBodySize) this.#refuseBody();
+    return true;
+  }
+
+  /**
+   * The error a handler let out, as the server takes it: once the request's
+   * scope is cancelled, an error that comes from the request's streams (its
+   * body ended, the response was taken over, the client is gone) is that
+   * cancellation, not a failure of the handler.
+   */
+  asCancellation(error: unknown): unknown {
+    const signal = this.scope.signal;
+    if (!signal.aborted || isCancelled(error)) return error;
+    const { request, response } = this;
+    const fromStreams = (e: unknown): boolean =>
+      e === request.errored || e === response.errored || e instanceof BodyTooLargeError || isCancelled(e) || isClosedStreamError(e);
+    return inCauseChain(error, fromStreams) ? signal.reason : error;
+  }
+
+  /**
+   * The request's task is ending: stop listening, and do not keep a connection
+   * whose request body was left unread — draining it could take as long as the
+   * client likes — open after the response.
+   */
+  close(): void {
+    this.#socket.off("close", this.#onClose);
+    this.response.off("close", this.#onClose);
+    this.scope.signal.removeEventListener("abort", this.#takeOver);
+    const { request, response } = this;
+    if (request.complete || response.destroyed) return;
+    // Looked at once the response is out, and after Node has parsed what already arrived (which it
+    // may not have yet when this task runs): only a body still on its way keeps it incomplete.
+    const closeIfUnread = (): void => {
+      setImmediate(() => request.complete || this.#socket.destroy());
+    };
+    if (response.writableFinished) closeIfUnread();
+    else response.once("finish", closeIfUnread);
+  }
+
+  /** The socket or the response closed: if the response was not finished, the client has gone. */
+  readonly #onClose = (): void => {
+    if (this.response.writableFinished) return;
+    this.#disconnected = true;
+    this.scope.cancel(DISCONNECTED);
+  };
+
+  readonly #takeOver = (): void => {
+    if (this.#takenOver) return;
+    this.#takenOver = true;
+    const { request, response, scope } = this;
+    const cancelled = scope.signal.reason as Cancelled;
+    response.on("error", () => {}); // the handler's later writes (after the end) fail quietly
+    endBody(request, cancelled);
+    if (this.#disconnected || response.writableEnded) return;
+    const reason = cancelled.reason;
+    if (!scope.cancelCalled) respond(response, 503, "the server is shutting down", true);
+    else if (reason instanceof BodyTooLargeError) respond(response, 413, reason.message, true);
+    else if (reason instanceof TimeoutError) respond(response, 503, "the request timed out", !request.complete);
+    else respond(response, 503, "the request was cancelled", !request.complete);
+  };
+
+  /** Counts the body's bytes as Node's parser hands them to the request stream, so that a body over the limit is refused as it arrives. */
+  #countBody(): void {
+    const request = this.request;
+    const push = request.push;
+    request.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
+      if (chunk !== null && chunk !== undefined && !request.destroyed) {
+        this.#received += (chunk as Buffer).length;
+        if (this.#received > this.#maxBodySize) {
+          this.#refuseBody();
+          return false;
+        }
+      }
+      return push.call(request, chunk, encoding);
+    };
+  }
+
+  #refuseBody(): void {
+    const error = new BodyTooLargeError(this.#maxBodySize);
+    endBody(this.request, error);
+    this.scope.cancel(error);
+  }
+}
+
+/**
+ * Ends a request's body stream with `error`: whoever reads it (`for await`,
+ * `'data'` and `'error'` listeners, `pipeline`, `fromReadable`) gets the error.
+ * Unlike `request.destroy()`, it keeps the connection, over which the client
+ * still gets an answer. (Like Node, it emits 'error' only if someone listens.)
+ */
+function endBody(request: IncomingMessage, error: Error): void {
+  if (request.destroyed || request.readableEnded) return;
+  // IncomingMessage's own _destroy destroys the socket when the body was not read to its end.
+  request._destroy = (destroyError, callback) => {
+    process.nextTick(() => callback(request.listenerCount("error") > 0 ? destroyError : null));
+  };
+  request.destroy(error);
+}
+
+/** Ends a response the handler could not finish: a plain-text error if nothing was sent yet, else a closed connection. */
+export function respond(response: ServerResponse, status: number, message: string, closeConnection: boolean): void {
+  if (response.writableEnded || response.destroyed) return;
+  if (response.headersSent) {
+    response.destroy(); // a cut-off body must not look complete to the client
+    return;
+  }
+  const body = `${message}\n`;
+  for (const name of response.getHeaderNames()) response.removeHeader(name); // the handler's headers were for another body
+  response.writeHead(status, {
+    "content-type": "text/plain; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+    ...(closeConnection ? { connection: "close" } : {}),
+  });
+  response.end(body);
+}
