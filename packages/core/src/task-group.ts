@@ -318,12 +318,16 @@ function runChild(child: Child): void {
     child.end(true, error);
     return;
   }
-  // A plain promise (what an async function returns) is watched with the built-in `then`. Any
+  // A promise with the built-in `then` (what an async function returns) is watched directly. Any
   // other value goes through Promise.resolve: a thenable's first settlement counts, once,
   // whatever it does later or however its `then` misbehaves (Promises/A+ 2.3.3), and a plain
   // value ends the task from a microtask, as an async function would.
-  const promise = result instanceof Promise && Object.getPrototypeOf(result) === Promise.prototype ? result : Promise.resolve(result);
-  promiseThen.call(promise, childReturned, childThrew);
+  try {
+    if (result instanceof Promise && result.then === promiseThen) result.then(childReturned, childThrew);
+    else Promise.resolve(result).then(childReturned, childThrew);
+  } catch (error) {
+    child.end(true, error); // a Proxy or a getter that throws while being looked at
+  }
 }
 
 const promiseThen = Promise.prototype.then;
