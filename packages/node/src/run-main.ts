@@ -128,6 +128,14 @@ export async function runMain<T>(main: () => Promise<T> | T, options?: RunMainOp
 
 /** The error as Node prints an uncaught one, plus the tasks it came through (and those of each error it groups). */
 function describeFailure(error: unknown): string {
+  try {
+    return describeFailureUnsafely(error);
+  } catch {
+    return `${describe(error)} was thrown (it cannot be shown: looking at it throws)`;
+  }
+}
+
+function describeFailureUnsafely(error: unknown): string {
   const lines = [inspect(error)];
   const tasks = tasksOfError(error);
   if (tasks.length > 0) lines.push(`    in task: ${tasks.join(" <- ")}`);

@@ -66,7 +66,7 @@ async function dead(pid: number): Promise<boolean> {
   return !alive(pid);
 }
 
-const SCENARIOS = ["cleanup", "cleanup-term", "hang", "fail", "success", "no-exit", "no-exit-signal", "orphan", "orphan-group", "exit-with-children"] as const;
+const SCENARIOS = ["cleanup", "cleanup-term", "hang", "fail", "success", "no-exit", "no-exit-signal", "orphan", "orphan-group", "exit-with-children", "hostile"] as const;
 let programs: Record<(typeof SCENARIOS)[number], ReturnType<typeof start>>;
 
 beforeAll(() => {
@@ -117,6 +117,13 @@ describe("runMain", { timeout: 20_000 }, () => {
     expect(stdout).toBe("");
     expect(stderr).toMatch(/^Error: boom\n {4}at /);
     expect(stderr).toContain("\n    in task: worker <- server\n");
+  });
+
+  it("prints something for a thrown value that cannot even be looked at, and exits with 1", async () => {
+    const { code, stderr } = await programs.hostile.ended;
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/cannot be (shown|described)/);
+    expect(stderr).not.toMatch(/trapped/); // the trap's own error did not escape instead
   });
 
   it("exits with 0 when main returns, after stdout has drained, even with a stray timer left running", async () => {

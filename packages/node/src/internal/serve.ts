@@ -120,5 +120,9 @@ async function listen(server: Server, { port, host }: ListenOptions): Promise<Ad
 
 /** The default `onError`: print the failure with what it happened to. */
 export function printError(where: string, error: unknown): void {
-  console.error(`${where} failed:`, error instanceof Error ? error : describe(error));
+  try {
+    console.error(`${where} failed:`, error instanceof Error ? error : describe(error));
+  } catch {
+    console.error(`${where} failed with a value that cannot be shown`); // a Proxy whose traps throw
+  }
 }

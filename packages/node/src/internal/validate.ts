@@ -8,9 +8,18 @@
 
 /** A short, safe rendering of a value for an error message. */
 export function describe(value: unknown): string {
+  try {
+    return describeUnsafely(value);
+  } catch {
+    return "a value that cannot be described"; // a getter or Proxy trap that throws
+  }
+}
+
+function describeUnsafely(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   if (typeof value === "function") return `function ${value.name || "(anonymous)"}`;
   if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "symbol") return value.toString();
   if (value === null || typeof value !== "object") return String(value);
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   const name = (value as object).constructor?.name;
