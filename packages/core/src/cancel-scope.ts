@@ -7,7 +7,7 @@
 import { CancelNode } from "./core/cancel-node.js";
 import { current, runInContext } from "./core/context.js";
 import { cancellationOf } from "./core/errors.js";
-import { requireBoolean, requireDeadline, requireFunction, requireOptionalObject } from "./core/validate.js";
+import { requireBoolean, requireDeadline, requireFunction, requireOptionalName, requireOptionalObject } from "./core/validate.js";
 
 /**
  * Options of the `CancelScope` constructor.
@@ -29,10 +29,15 @@ export interface CancelScopeOptions {
   deadline?: number;
   /** Whether cancellation from outside the scope is kept out. Default `false`. */
   shield?: boolean;
+  /** A name for the scope, shown in the task tree and in the `origin` of its cancellation. */
+  name?: string;
 }
 
 /** @internal The cancel-tree node of a scope, for the task group that enters it. */
 export let nodeOf: (scope: CancelScope) => CancelNode;
+
+/** @internal Cancels `scope` with an origin of the given kind (lowlevel's `cancelWithOrigin`). */
+export let cancelWithKind: (scope: CancelScope, kind: string, reason: unknown) => void;
 
 /**
  * @internal Whether a `Cancelled` (or an AbortError standing for one) that
@@ -70,6 +75,7 @@ export class CancelScope {
 
   static {
     nodeOf = (scope) => scope.#node;
+    cancelWithKind = (scope, kind, reason) => scope.#node.cancel(reason, kind);
     catchesAtExit = (scope, error) => scope.#catches(error);
   }
 
@@ -83,6 +89,14 @@ export class CancelScope {
       requireBoolean(options.shield, "CancelScope shield");
       this.#node.shield = options.shield;
     }
+    requireOptionalName(options?.name, "CancelScope name");
+    this.#node.name = options?.name;
+    this.#node.owner = this;
+  }
+
+  /** The name given to the constructor, if any. */
+  get name(): string | undefined {
+    return this.#node.name;
   }
 
   /**

@@ -10,7 +10,7 @@ import { Deque } from "./core/deque.js";
 import { BrokenResourceError, ClosedResourceError, EndOfChannel, WouldBlock } from "./core/errors.js";
 import { ParkingLot } from "./core/parking-lot.js";
 import { RESOLVED } from "./core/runtime.js";
-import { describe } from "./core/validate.js";
+import { describe, requireOptionalName, requireOptionalObject, type NameOptions } from "./core/validate.js";
 
 // ------------------------------------------------------------------- public types
 
@@ -145,14 +145,16 @@ export interface ReceiveChannel<T> extends AsyncIterable<T>, Disposable, AsyncDi
  * });
  * ```
  */
-export function openMemoryChannel<T>(maxBufferSize = 0): [SendChannel<T>, ReceiveChannel<T>] {
+export function openMemoryChannel<T>(maxBufferSize = 0, options?: NameOptions): [SendChannel<T>, ReceiveChannel<T>] {
   if (typeof maxBufferSize !== "number") {
     throw new TypeError(`openMemoryChannel() maxBufferSize must be a number; got ${describe(maxBufferSize)}`);
   }
   if (maxBufferSize !== Infinity && !(Number.isInteger(maxBufferSize) && maxBufferSize >= 0)) {
     throw new RangeError(`openMemoryChannel() maxBufferSize must be 0, a positive integer or Infinity; got ${maxBufferSize}`);
   }
-  const state = new ChannelState<T>(maxBufferSize);
+  requireOptionalObject(options, "openMemoryChannel() options");
+  requireOptionalName(options?.name, "openMemoryChannel() name");
+  const state = new ChannelState<T>(maxBufferSize, options?.name);
   return [new MemorySendChannel(state), new MemoryReceiveChannel(state)];
 }
 
@@ -172,8 +174,8 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, 
 class ChannelState<T> {
   readonly maxBufferSize: number;
   readonly buffer = new Deque<T>();
-  readonly sendLot = new ParkingLot<void>();
-  readonly receiveLot = new ParkingLot<unknown>();
+  readonly sendLot: ParkingLot<void>;
+  readonly receiveLot: ParkingLot<unknown>;
   openSendChannels = 1;
   openReceiveChannels = 1;
   /** Tasks waiting for a receiver to wait (see `whenReceiverWaits`); made on first use. */
@@ -181,8 +183,10 @@ class ChannelState<T> {
   /** The error the channel ended with (see `closeWithFailure`), until a receiver has been given it (for ever if `sticky`). */
   failure: { error: unknown; sticky: boolean } | null = null;
 
-  constructor(maxBufferSize: number) {
+  constructor(maxBufferSize: number, name: string | undefined) {
     this.maxBufferSize = maxBufferSize;
+    this.sendLot = new ParkingLot({ operation: "send", object: "channel", name });
+    this.receiveLot = new ParkingLot({ operation: "receive", object: "channel", name });
   }
 
   statistics(): ChannelStatistics {
@@ -417,7 +421,7 @@ export function whenReceiverWaits(channel: SendChannel<unknown>): Promise<void> 
   if (context.node.effective !== null) return Promise.reject(context.node.effective);
   const state = (channel as MemorySendChannel<unknown>)["state"];
   if (state.receiveLot.size > 0) return RESOLVED;
-  return (state.receiverWatchers ??= new ParkingLot()).park(context).promise;
+  return (state.receiverWatchers ??= new ParkingLot({ operation: "wait for a request", object: "producer stream", name: state.receiveLot.what.name })).park(context).promise;
 }
 
 /**

@@ -21,6 +21,7 @@ export { Semaphore, type SemaphoreOptions, type SemaphoreStatistics } from "./sy
 export { CapacityLimiter, type CapacityLimiterStatistics } from "./sync/capacity-limiter.js";
 export { Condition, type ConditionStatistics } from "./sync/condition.js";
 export type { Clock, ClockAlarm } from "./core/runtime.js";
+export type { NameOptions } from "./core/validate.js";
 export {
   Cancelled,
   TimeoutError,
@@ -29,5 +30,7 @@ export {
   BrokenResourceError,
   WouldBlock,
   TaskGroupError,
+  DeadlockError,
   isCancelled,
+  type CancelOrigin,
 } from "./core/errors.js";

@@ -10,8 +10,100 @@ import { Waiter } from "./core/park.js";
 import type { RunHooks } from "./core/runtime.js";
 
 import { taskPathOf } from "./core/task.js";
+import { formatTree, taskTreeOf, type TaskTree } from "./core/task-tree.js";
+import { cancelWithKind, CancelScope } from "./cancel-scope.js";
+import { requireOptionalName } from "./core/validate.js";
 
 export { systemClock, type Clock, type ClockAlarm, type RunHooks } from "./core/runtime.js";
+export type { TaskTree, TaskTreeScope, TaskTreeTask, TaskTreeWait } from "./core/task-tree.js";
+export { addInstrument, type BlockInfo, type Instrument, type ScopeInfo, type TaskInfo } from "./core/instruments.js";
+
+/**
+ * A snapshot of the current run (outside any run: of the implicit root) as
+ * plain data: the main task, the scopes and task groups each task entered, the
+ * tasks of each group, and what every blocked task waits in (with debugging on,
+ * since when and from where). Names given to scopes, groups, tasks and
+ * primitives are shown. Safe to keep: later changes do not affect it.
+ *
+ * @example
+ * ```ts
+ * import { run, sleep, taskGroup } from "@quartet/core";
+ * import { taskTree } from "@quartet/core/lowlevel";
+ *
+ * await run(() =>
+ *   taskGroup(async (tg) => {
+ *     tg.spawn(() => sleep(1000), { name: "napper" });
+ *     await sleep(10);
+ *     const group = taskTree().main.scopes[0]!;
+ *     console.log(group.tasks[0]!.name, group.tasks[0]!.wait?.operation); // "napper" "sleep"
+ *     tg.cancelScope.cancel();
+ *   }, { name: "demo" }),
+ * );
+ * ```
+ */
+export function taskTree(): TaskTree {
+  const runtime = current().node.runtime!;
+  return taskTreeOf(runtime.root!, runtime);
+}
+
+/**
+ * The task tree as indented text for a terminal: one line per task (with what
+ * it is blocked in) and per scope or task group (with its deadline, shield and
+ * cancellation). Renders `tree`, or a fresh snapshot of the current run.
+ *
+ * @example
+ * ```ts
+ * import { Event, run, taskGroup } from "@quartet/core";
+ * import { formatTaskTree } from "@quartet/core/lowlevel";
+ *
+ * await run(() =>
+ *   taskGroup(async (tg) => {
+ *     const ready = new Event({ name: "ready" });
+ *     tg.spawn(() => ready.wait(), { name: "waiter" });
+ *     await Promise.resolve();
+ *     await Promise.resolve();
+ *     console.log(formatTaskTree());
+ *     // task "main" — running
+ *     // └─ task group
+ *     //    └─ task "waiter" — blocked: wait on Event "ready"
+ *     ready.set();
+ *   }),
+ * );
+ * ```
+ */
+export function formatTaskTree(tree?: TaskTree): string {
+  return formatTree(tree ?? taskTree());
+}
+
+/**
+ * Cancels `scope` with an `origin` of the given `kind`, for packages that cancel
+ * on behalf of something outside the program: `@quartet/node` uses
+ * `"disconnect"` (a client went away), `"shutdown"` and `"signal"`. Otherwise as
+ * `scope.cancel(reason)`.
+ *
+ * @example
+ * ```ts
+ * import { CancelScope, Cancelled, sleepForever } from "@quartet/core";
+ * import { cancelWithOrigin } from "@quartet/core/lowlevel";
+ *
+ * const request = new CancelScope({ name: "GET /report" });
+ * await request.run(async () => {
+ *   cancelWithOrigin(request, "disconnect", "the client went away");
+ *   try {
+ *     await sleepForever();
+ *   } catch (err) {
+ *     console.log((err as Cancelled).origin.kind); // "disconnect"
+ *     throw err;
+ *   }
+ * });
+ * ```
+ */
+export function cancelWithOrigin(scope: CancelScope, kind: string, reason?: unknown): void {
+  if (!(scope instanceof CancelScope)) throw new TypeError("cancelWithOrigin() needs a CancelScope");
+  requireOptionalName(kind, "cancelWithOrigin() kind");
+  if (typeof kind !== "string" || kind === "") throw new TypeError("cancelWithOrigin() kind must be a non-empty string");
+  cancelWithKind(scope, kind, reason);
+}
 
 /**
  * The names of the tasks an error came out of, innermost first: each task that
@@ -141,7 +233,7 @@ export function currentStatistics(): RunStatistics {
  */
 export function currentRunHooks(): RunHooks {
   const runtime = current().node.runtime!;
-  return { whenIdle: (callback, cushion) => runtime.whenIdle(callback, cushion) };
+  return { whenIdle: (callback, cushion) => runtime.whenIdle(callback, cushion), taskTree: () => taskTreeOf(runtime.root!, runtime) };
 }
 
 /**

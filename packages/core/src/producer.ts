@@ -174,7 +174,7 @@ export async function produce<T>(fn: (ctx: ProducerContext<T>) => Promise<void>,
   let group: TaskGroup | undefined;
   let setupDone: () => void = () => {};
   const setup = new Promise<void>((resolve) => (setupDone = resolve));
-  runtime.taskStarted(host);
+  runtime.taskStarted(host, caller.task);
   const done = runInContext(host, () =>
     taskGroup(
       async (tg) => {
@@ -195,11 +195,11 @@ export async function produce<T>(fn: (ctx: ProducerContext<T>) => Promise<void>,
   );
 
   // Not a checkpoint: wait for the end of setup, or for the error that ended it.
-  runtime.block(caller.task);
+  runtime.blockFor(caller.task, { operation: "wait for setup", object: "producer", name });
   try {
     await Promise.race([setup, ended]);
   } finally {
-    runtime.unblock(caller.task);
+    runtime.unblockFor(caller.task);
   }
   const core = new StreamCore<T>(valuesRx, group!, ended, link);
   const stream = new ProducerStreamImpl<T>(core);
@@ -297,6 +297,9 @@ class ProducerContextImpl<T> implements ProducerContext<T> {
 
 // ------------------------------------------------------------------- consumer side
 
+/** What a task closing a stream waits in. */
+const CLOSING = Object.freeze({ operation: "close", object: "producer stream" });
+
 /** Cancels the producer of a stream that was garbage-collected without being closed. */
 const unclosedStreams = new FinalizationRegistry<StreamCore<unknown>>((core) => {
   core.cancel("the producer's stream was garbage-collected without being closed");
@@ -353,8 +356,8 @@ class StreamCore<T> {
     const { node, task } = current();
     if (this.#isInside(node)) return RESOLVED;
     const runtime = node.runtime!;
-    runtime.block(task); // waiting for the producer's cleanup; not a checkpoint
-    const unblock = (): void => runtime.unblock(task);
+    runtime.blockFor(task, CLOSING); // waiting for the producer's cleanup; not a checkpoint
+    const unblock = (): void => runtime.unblockFor(task);
     return this.#closed.finally(unblock);
   }
 

@@ -8,7 +8,10 @@ import { CancelNode } from "./core/cancel-node.js";
 import { currentRun, runInContext } from "./core/context.js";
 import { Runtime, systemClock, type Clock, type RunHooks } from "./core/runtime.js";
 import { Task, noteTaskOf } from "./core/task.js";
-import { describe, requireFunction, requireOptionalObject } from "./core/validate.js";
+import { DeadlockError } from "./core/errors.js";
+import { instrumentStarted, instruments } from "./core/instruments.js";
+import { formatTree, taskTreeOf } from "./core/task-tree.js";
+import { describe, requireBoolean, requireFunction, requireOptionalObject } from "./core/validate.js";
 
 /**
  * Closes the streams the run opened and never closed (cancelling their producers and waiting
@@ -40,6 +43,14 @@ async function closeLeftovers(runtime: Runtime): Promise<void> {
 export interface RunOptions {
   /** The clock the run's deadlines and sleeps use. Default: the system's monotonic clock. */
   clock?: Clock;
+  /**
+   * Debugging mode: every blocked operation records since when and from where
+   * (the first stack frame outside Quartet), shown by the task tree, and every
+   * cancellation records the stack of its `cancel()` call in its `origin`.
+   * Costs a stack capture per blocking operation. Default: on if the
+   * environment has `QUARTET_DEBUG=1`.
+   */
+  debug?: boolean;
 }
 
 /**
@@ -70,27 +81,101 @@ export async function run<T>(main: () => Promise<T> | T, options?: RunOptions): 
   if (currentRun() !== null) {
     throw new Error("run() was called inside another run(); use taskGroup() or a CancelScope inside the run instead");
   }
+  if (options?.debug !== undefined) requireBoolean(options.debug, "run() debug option");
   const runtime = new Runtime(clock);
+  if (options?.debug !== undefined) runtime.debug = options.debug;
   const root = new CancelNode();
   root.attachRoot(runtime);
-  const hooks: RunHooks = { whenIdle: (callback, cushion) => runtime.whenIdle(callback, cushion) };
+  const hooks: RunHooks = {
+    whenIdle: (callback, cushion) => runtime.whenIdle(callback, cushion),
+    taskTree: () => taskTreeOf(root, runtime),
+  };
   clock.attach?.(hooks);
   const task = new Task(root, main.name || "main");
+  root.task = task;
   runtime.taskStarted(task);
+  if (instruments !== null) instrumentStarted(task);
+  const watch = new DeadlockWatch(root, runtime);
   try {
     let result: T;
     try {
-      result = await runInContext(task, main);
+      result = await watch.race(Promise.resolve(runInContext(task, main)));
     } catch (error) {
+      if (watch.error !== null) throw watch.error;
       noteTaskOf(error, task.name);
-      await runInContext(task, closeLeftovers, runtime).catch(() => {}); // main's error is the one to report
+      await watch.race(runInContext(task, closeLeftovers, runtime)).catch(() => {}); // main's error is the one to report
       throw error;
     }
-    await runInContext(task, closeLeftovers, runtime);
+    await watch.race(runInContext(task, closeLeftovers, runtime));
+    if (watch.error !== null) throw watch.error; // main caught the deadlock's cancellation: the run still failed
     return result;
+  } catch (error) {
+    throw watch.error ?? error;
   } finally {
+    watch.stop();
     runtime.taskEnded(task);
     runtime.close();
     clock.detach?.(hooks);
   }
+}
+
+/**
+ * Watches a run for a deadlock: when the process is about to exit ('beforeExit':
+ * the event loop has nothing left to do) while every task of the run is blocked
+ * in a Quartet operation, nothing can ever wake them. The run is then cancelled
+ * with a DeadlockError holding the task tree, so cleanup runs; if the process is
+ * about to exit again with the run still pending (its cleanup deadlocked too),
+ * the run is abandoned and rejects at once.
+ */
+class DeadlockWatch {
+  error: DeadlockError | null = null;
+  readonly #root: CancelNode;
+  readonly #runtime: Runtime;
+  #abandon: (error: unknown) => void = () => {};
+  readonly #abandoned: Promise<never>;
+
+  constructor(root: CancelNode, runtime: Runtime) {
+    this.#root = root;
+    this.#runtime = runtime;
+    this.#abandoned = new Promise<never>((_, reject) => (this.#abandon = reject));
+    this.#abandoned.catch(() => {});
+    watchExit(this);
+  }
+
+  race<T>(promise: Promise<T>): Promise<T> {
+    return Promise.race([promise, this.#abandoned]);
+  }
+
+  /** The process is about to exit. */
+  check(): void {
+    const runtime = this.#runtime;
+    if (runtime.tasksLiving === 0 || runtime.tasksBlocked !== runtime.tasksLiving) return;
+    if (this.error !== null) {
+      this.#abandon(this.error);
+      return;
+    }
+    const tree = formatTree(taskTreeOf(this.#root, runtime));
+    this.error = new DeadlockError(`deadlock: every task of the run is blocked in a Quartet operation and nothing can wake them\n${tree}`);
+    this.#root.cancel(this.error, "deadlock");
+  }
+
+  stop(): void {
+    unwatchExit(this);
+  }
+}
+
+/** The runs being watched, and the one 'beforeExit' listener that checks them. */
+const watched = new Set<DeadlockWatch>();
+const onBeforeExit = (): void => {
+  for (const watch of [...watched]) watch.check();
+};
+
+function watchExit(watch: DeadlockWatch): void {
+  if (watched.size === 0) process.on("beforeExit", onBeforeExit);
+  watched.add(watch);
+}
+
+function unwatchExit(watch: DeadlockWatch): void {
+  watched.delete(watch);
+  if (watched.size === 0) process.off("beforeExit", onBeforeExit);
 }

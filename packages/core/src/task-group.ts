@@ -7,7 +7,8 @@
 import { CancelScope, catchesAtExit, nodeOf } from "./cancel-scope.js";
 import { CancelNode } from "./core/cancel-node.js";
 import { current, runInContext } from "./core/context.js";
-import { Cancelled, TaskGroupError, cancellationOf, textOf } from "./core/errors.js";
+import { Cancelled, TaskGroupError, cancellationOf } from "./core/errors.js";
+import { instrumentStarted, instruments } from "./core/instruments.js";
 import { Task, noteTaskOf, taskName } from "./core/task.js";
 import { requireFunction, requireOptionalName, requireOptionalObject } from "./core/validate.js";
 
@@ -154,11 +155,17 @@ class TaskGroupImpl implements TaskGroup {
   #closed = false;
   /** Spawned children waiting for their start (see `spawn`). */
   #pending: Child[] = [];
+  /** The living spawned tasks, as an intrusive list (for the task tree). */
+  #first: Child | null = null;
+  #last: Child | null = null;
   #onIdle: (() => void) | null = null;
 
   constructor(name: string | undefined) {
     this.#name = name;
-    this.#node = nodeOf(this.cancelScope);
+    const node = (this.#node = nodeOf(this.cancelScope));
+    node.kind = "group";
+    node.name = name;
+    node.owner = this;
   }
 
   async run<T>(body: (tg: TaskGroup) => Promise<T> | T): Promise<T | undefined> {
@@ -171,15 +178,15 @@ class TaskGroupImpl implements TaskGroup {
       value = await runInContext(node, body, this);
       returned = true;
     } catch (error) {
-      this.#record(error);
+      this.#record(error, outer.task.name);
     }
     if (this.#running > 0 || this.#pendingStarts > 0) {
       // Waiting for children is blocking in a Quartet operation (for idle detection), but not a
       // checkpoint: cancellation reaches the children through the scope, and they end the wait.
       const runtime = node.runtime!;
-      runtime.block(outer.task);
+      runtime.blockFor(outer.task, { operation: "wait for children", object: "task group", name: this.#name });
       await new Promise<void>((resolve) => (this.#onIdle = resolve));
-      runtime.unblock(outer.task);
+      runtime.unblockFor(outer.task);
     }
     // Closed already if it waited: #checkIdle closes the group when it stops waiting.
     this.#closed = true;
@@ -207,7 +214,8 @@ class TaskGroupImpl implements TaskGroup {
     if (this.#closed) throw new Error(`spawn() into ${this.#describe()} that has already finished`);
     this.#running++;
     const child = new Child(this.#node, taskName(fn, options?.name), this, fn);
-    this.#node.runtime!.taskStarted(child);
+    this.#link(child);
+    this.#node.runtime!.taskStarted(child, current().task);
     // Children start together, from one microtask after the spawn() calls: never inside spawn().
     this.#pending.push(child);
     if (this.#pending.length === 1) queueMicrotask(this.#startPending);
@@ -227,18 +235,21 @@ class TaskGroupImpl implements TaskGroup {
     if (this.#closed) throw new Error(`start() into ${this.#describe()} that has already finished`);
     const caller = current();
     const node = new CancelNode();
+    node.kind = "start";
     const task = new Task(node, taskName(fn, options?.name));
+    const status = new StartStatus<T>(this, node, task, caller.task);
+    node.owner = status;
     node.attach(caller.node, task);
-    const status = new StartStatus<T>(this, node, task);
     this.#pendingStarts++;
     const runtime = node.runtime!;
-    runtime.taskStarted(task);
+    runtime.taskStarted(task, caller.task);
     runInContext(task, runStarting, fn, status);
-    runtime.block(caller.task); // waiting for started() (not a checkpoint: the task is cancelled with the caller)
+    // Waiting for started() (not a checkpoint: the task is cancelled with the caller).
+    runtime.blockFor(caller.task, { operation: "wait for started()", object: "task", name: task.name });
     try {
       return await status.promise;
     } finally {
-      runtime.unblock(caller.task);
+      runtime.unblockFor(caller.task);
       this.#pendingStarts--;
       this.#checkIdle();
     }
@@ -251,14 +262,45 @@ class TaskGroupImpl implements TaskGroup {
     node.reparent(this.#node);
   }
 
+  /** A spawned task of this group has finished, with `error` if `failed`. */
+  spawnedEnded(child: Child, failed: boolean, error: unknown): void {
+    this.#unlink(child);
+    this.childEnded(failed, error, child.name);
+  }
+
+  /** The spawned tasks of the group that are alive, in the order they were spawned (for the task tree). */
+  spawned(): Task[] {
+    const tasks: Task[] = [];
+    for (let child = this.#first; child !== null; child = child.nextSibling) tasks.push(child);
+    return tasks;
+  }
+
+  #link(child: Child): void {
+    const last = this.#last;
+    child.prevSibling = last;
+    if (last === null) this.#first = child;
+    else last.nextSibling = child;
+    this.#last = child;
+  }
+
+  #unlink(child: Child): void {
+    const { prevSibling: prev, nextSibling: next } = child;
+    if (prev === null) this.#first = next;
+    else prev.nextSibling = next;
+    if (next === null) this.#last = prev;
+    else next.prevSibling = prev;
+    child.prevSibling = child.nextSibling = null;
+  }
+
   /** A task of this group has finished, with `error` if `failed`. */
-  childEnded(failed: boolean, error: unknown): void {
-    if (failed) this.#record(error);
+  childEnded(failed: boolean, error: unknown, name: string): void {
+    if (failed) this.#record(error, name);
     this.#running--;
     this.#checkIdle();
   }
 
-  #record(error: unknown): void {
+  /** A failure (or cancellation) of the body or of the task `name`. */
+  #record(error: unknown, name: string): void {
     const cancelled = cancellationOf(error, this.#node.effective);
     if (cancelled !== undefined) {
       this.#cancelled ??= cancelled;
@@ -266,7 +308,7 @@ class TaskGroupImpl implements TaskGroup {
     }
     this.#errors.push(error);
     if (this.#errors.length === 1) {
-      this.#node.cancel(error, `${this.#describe()} was cancelled because a task failed (${textOf(error)})`);
+      this.#node.cancel(error, "failure", { task: name, error });
     }
   }
 
@@ -290,6 +332,8 @@ class TaskGroupImpl implements TaskGroup {
 class Child extends Task {
   readonly group: TaskGroupImpl;
   readonly fn: () => Promise<unknown>;
+  prevSibling: Child | null = null;
+  nextSibling: Child | null = null;
 
   constructor(node: CancelNode, name: string, group: TaskGroupImpl, fn: () => Promise<unknown>) {
     super(node, name);
@@ -300,7 +344,7 @@ class Child extends Task {
   end(failed: boolean, error: unknown): void {
     if (failed) noteTaskOf(error, this.name);
     this.node.runtime!.taskEnded(this);
-    this.group.childEnded(failed, error);
+    this.group.spawnedEnded(this, failed, error);
   }
 }
 
@@ -311,6 +355,7 @@ class Child extends Task {
  * in the context where `then` was called. A blocked task costs less memory so.
  */
 function runChild(child: Child): void {
+  if (instruments !== null) instrumentStarted(child);
   let result: unknown;
   try {
     result = child.fn();
@@ -343,6 +388,7 @@ function childThrew(error: unknown): void {
 async function runStarting<T>(fn: (status: TaskStatus<T>) => Promise<unknown>, status: StartStatus<T>): Promise<void> {
   await undefined;
   const { node, task } = current();
+  if (instruments !== null) instrumentStarted(task);
   let failed = false;
   let error: unknown;
   try {
@@ -373,7 +419,16 @@ class StartStatus<T> implements TaskStatus<T> {
   #resolve!: (value: T) => void;
   #reject!: (error: unknown) => void;
 
-  constructor(group: TaskGroupImpl, node: CancelNode, task: Task) {
+  /** The task that called `start()` (for the task tree: a task being started shows under it). */
+  readonly caller: Task;
+
+  /** Whether `started()` moved the task into the group (for the task tree). */
+  get moved(): boolean {
+    return this.#moved;
+  }
+
+  constructor(group: TaskGroupImpl, node: CancelNode, task: Task, caller: Task) {
+    this.caller = caller;
     this.#group = group;
     this.#node = node;
     this.#task = task;
@@ -401,7 +456,7 @@ class StartStatus<T> implements TaskStatus<T> {
     const node = this.#node;
     if (this.#moved) {
       node.detach();
-      this.#group.childEnded(failed, error);
+      this.#group.childEnded(failed, error, this.#task.name);
       return;
     }
     node.detach();

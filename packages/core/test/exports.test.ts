@@ -11,6 +11,7 @@ const ROOT_VALUES = [
   "CapacityLimiter",
   "Cancelled",
   "ClosedResourceError",
+  "DeadlockError",
   "Condition",
   "EndOfChannel",
   "Event",
@@ -41,7 +42,7 @@ const ROOT_VALUES = [
   "taskGroup",
 ];
 
-const LOWLEVEL_VALUES = ["currentCheckpointCount", "currentRunHooks", "currentStatistics", "currentTaskName", "parkCurrentTask", "systemClock", "tasksOfError"];
+const LOWLEVEL_VALUES = ["addInstrument", "cancelWithOrigin", "currentCheckpointCount", "currentRunHooks", "currentStatistics", "currentTaskName", "parkCurrentTask", "systemClock", "formatTaskTree", "taskTree", "tasksOfError"];
 
 describe("public surface", () => {
   it("@quartet/core exports exactly the documented names", () => {

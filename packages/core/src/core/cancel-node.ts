@@ -28,7 +28,9 @@ import type { Context, Task } from "./context.js";
 import type { DeadlineEntry } from "./deadline-heap.js";
 import { Cancelled, TimeoutError } from "./errors.js";
 import type { Waiter } from "./park.js";
-import type { Runtime } from "./runtime.js";
+import { debugByDefault, type Runtime } from "./runtime.js";
+import { callStack } from "./debug.js";
+import { instrumentScope, instrumentScopeCancelled, instruments } from "./instruments.js";
 
 const enum State {
   Fresh,
@@ -53,6 +55,15 @@ export class CancelNode implements DeadlineEntry, Context {
   effective: Cancelled | null = null;
   shield = false;
   deadline = Infinity;
+  /** What the node is: a cancel scope's, a task group's, a task being started's, or a runtime's root. */
+  kind: "scope" | "group" | "start" | "root" = "scope";
+  /** The name of the scope or task group, for `Cancelled.origin` and the task tree. */
+  name: string | undefined = undefined;
+  /**
+   * What the node belongs to, for the task tree: the `CancelScope`, the task group, or
+   * the status of a task being started (`null` for a run's root).
+   */
+  owner: unknown = null;
   heapIndex = -1;
   heapSeq = 0;
 
@@ -76,7 +87,9 @@ export class CancelNode implements DeadlineEntry, Context {
 
   /** Makes this node a root of `runtime`'s tree. */
   attachRoot(runtime: Runtime): void {
+    this.kind = "root";
     this.runtime = runtime;
+    runtime.root = this;
     this.#state = State.Attached;
   }
 
@@ -96,11 +109,16 @@ export class CancelNode implements DeadlineEntry, Context {
       else runtime.addDeadline(this);
     }
     this.#update();
+    if (instruments !== null) {
+      instrumentScope("scopeEntered", this);
+      if (this.cancelled !== null) instrumentScopeCancelled(this, this.cancelled.origin);
+    }
   }
 
   /** Leaves the tree (the scope has exited). */
   detach(): void {
     if (this.#state !== State.Attached) return;
+    if (instruments !== null) instrumentScope("scopeExited", this);
     this.#state = State.Detached;
     if (this.parent !== null) this.parent.#forget(this);
     this.parent = null;
@@ -137,9 +155,20 @@ export class CancelNode implements DeadlineEntry, Context {
 
   // ---------------------------------------------------------- cancellation
 
-  cancel(reason?: unknown, message?: string): void {
+  /**
+   * Cancels the node: `kind` and `details` say why (see `CancelOrigin`); with
+   * debugging on, the origin also records where this was called from.
+   */
+  cancel(reason?: unknown, kind = "cancel", details?: { task: string; error: unknown }): void {
     if (this.cancelled !== null) return;
-    const cancelled = (this.cancelled = new Cancelled(reason, message));
+    const origin: { kind: string; scope?: string; task?: string; error?: unknown; stack?: string } = { kind };
+    if (this.name !== undefined) origin.scope = this.name;
+    if (details !== undefined) {
+      origin.task = details.task;
+      origin.error = details.error;
+    }
+    if (this.runtime?.debug ?? debugByDefault) origin.stack = callStack();
+    const cancelled = (this.cancelled = new Cancelled(reason, Object.freeze(origin)));
     if (this.#state === State.Fresh) {
       // Not in the tree yet: the scope sees its own cancellation (its body's first checkpoint
       // will throw), and its signal aborts now, not when it is entered.
@@ -149,6 +178,7 @@ export class CancelNode implements DeadlineEntry, Context {
       return;
     }
     if (this.#state !== State.Attached) return;
+    if (instruments !== null) instrumentScopeCancelled(this, cancelled.origin);
     if (this.heapIndex >= 0) this.runtime!.removeDeadline(this);
     this.#update();
   }
@@ -182,7 +212,7 @@ export class CancelNode implements DeadlineEntry, Context {
   }
 
   #deadlinePassed(): void {
-    this.cancel(new TimeoutError(`the deadline (${this.deadline} ms on the runtime clock) passed`));
+    this.cancel(new TimeoutError(`the deadline (${this.deadline} ms on the runtime clock) passed`), "deadline");
   }
 
   /** Recomputes `effective` here and below, aborting waiters and signals that see a new cancellation. */
@@ -232,6 +262,22 @@ export class CancelNode implements DeadlineEntry, Context {
     for (let waiter = this.#firstWaiter; waiter !== null; waiter = this.#firstWaiter) waiter.abort(effective);
     const controller = this.#controller;
     if (controller !== null && !controller.signal.aborted) pendingAborts!.push([controller, effective]);
+  }
+
+  // ------------------------------------------------------------ inspection
+
+  /** The nodes entered directly under this one, in order (for the task tree). */
+  childNodes(): CancelNode[] {
+    const nodes: CancelNode[] = [];
+    for (let child = this.#firstChild; child !== null; child = child.#nextSibling) nodes.push(child);
+    return nodes;
+  }
+
+  /** The operations blocked in this node, in the order they blocked (for the task tree). */
+  waiters(): Waiter<any>[] {
+    const waiters: Waiter<any>[] = [];
+    for (let waiter = this.#firstWaiter; waiter !== null; waiter = waiter.nodeNext) waiters.push(waiter);
+    return waiters;
   }
 
   // ---------------------------------------------------------------- waiters

@@ -12,6 +12,8 @@
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import { CancelNode } from "./cancel-node.js";
+import type { WaitTarget } from "./park.js";
+import { watchImplicitRoot } from "./task-tree.js";
 import { Runtime, systemClock } from "./runtime.js";
 
 /**
@@ -45,6 +47,8 @@ export class Task implements Context {
   blocks = 0;
   /** How many checkpoints (operations that check for cancellation) the task has passed; for `assertCheckpoints`. */
   checkpoints = 0;
+  /** What the task is blocked in when it blocks without a waiter (its group's children, a `start()`); else `null`. */
+  blockedIn: WaitTarget | null = null;
 
   constructor(node: CancelNode, name: string, counted = true) {
     this.node = node;
@@ -63,7 +67,10 @@ function rootContext(): Context {
   if (implicitRoot === null) {
     const node = new CancelNode();
     node.attachRoot(new Runtime(systemClock));
-    implicitRoot = new Task(node, "<root>", false);
+    const task = new Task(node, "<root>", false);
+    node.task = task;
+    implicitRoot = task;
+    watchImplicitRoot(node);
   }
   return implicitRoot;
 }

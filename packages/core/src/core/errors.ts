@@ -39,17 +39,72 @@ import { current } from "./context.js";
 export class Cancelled extends Error {
   /** The value given to `CancelScope.cancel(reason)`; a {@link TimeoutError} when a deadline passed. */
   readonly reason: unknown;
+  /** Why the cancellation happened: what cancelled which scope (see {@link CancelOrigin}). */
+  readonly origin: CancelOrigin;
 
-  constructor(reason?: unknown, message?: string) {
-    super(message ?? describeCancellation(reason));
+  constructor(reason?: unknown, origin?: CancelOrigin) {
+    const why = origin ?? { kind: "cancel" };
+    super(describeCancellation(reason, why));
     this.reason = reason;
+    this.origin = why;
   }
 }
 Cancelled.prototype.name = "Cancelled";
 
-function describeCancellation(reason: unknown): string {
-  if (reason === undefined) return "the cancel scope was cancelled";
-  return `the cancel scope was cancelled: ${textOf(reason, false)}`;
+/**
+ * Why a cancellation happened, as `Cancelled.origin` (and the `origin` of a
+ * scope's `signal.reason`) carries it.
+ *
+ * @example
+ * ```ts
+ * import { Cancelled, taskGroup, sleepForever } from "@quartet/core";
+ *
+ * await taskGroup(async (tg) => {
+ *   tg.spawn(async () => {
+ *     try {
+ *       await sleepForever();
+ *     } catch (err) {
+ *       if (err instanceof Cancelled) console.log(err.origin.kind, err.origin.task); // "failure" "fetch-user"
+ *       throw err;
+ *     }
+ *   });
+ *   tg.spawn(async () => { throw new TypeError("boom"); }, { name: "fetch-user" });
+ * }).catch(() => {});
+ * ```
+ */
+export interface CancelOrigin {
+  /**
+   * What cancelled: `"cancel"` (an explicit `cancel()`), `"deadline"` (a deadline
+   * passed), `"failure"` (a task of the group failed), `"deadlock"` (the run could
+   * not go on), or a kind named by the package that cancelled (`@quartet/node`:
+   * `"disconnect"`, `"shutdown"`, `"signal"`).
+   */
+  readonly kind: string;
+  /** The name of the scope or task group that was cancelled, if it has one. */
+  readonly scope?: string;
+  /** For `"failure"`: the name of the task that failed. */
+  readonly task?: string;
+  /** For `"failure"`: the error it failed with. */
+  readonly error?: unknown;
+  /** Where `cancel()` was called; recorded only with debugging on (`run(main, { debug: true })` or `QUARTET_DEBUG=1`). */
+  readonly stack?: string;
+}
+
+/** The message of a `Cancelled`: why, in words. */
+function describeCancellation(reason: unknown, origin: CancelOrigin): string {
+  const what = origin.scope === undefined ? "the cancel scope" : `"${origin.scope}"`;
+  switch (origin.kind) {
+    case "failure":
+      return `cancelled because task "${origin.task}" failed: ${textOf(origin.error)}`;
+    case "deadline":
+      return `cancelled because the deadline of ${what} passed`;
+    case "deadlock":
+      return "cancelled because the run deadlocked: every task was blocked and nothing could wake them";
+    case "cancel":
+      return `cancelled: ${what} was cancelled${reason === undefined ? "" : `: ${textOf(reason, false)}`}`;
+    default:
+      return `cancelled (${origin.kind}): ${what} was cancelled${reason === undefined ? "" : `: ${textOf(reason, false)}`}`;
+  }
 }
 
 /**
@@ -90,6 +145,27 @@ export function textOf(value: unknown, withName = true): string {
  */
 export class TimeoutError extends Error {}
 TimeoutError.prototype.name = "TimeoutError";
+
+/**
+ * The error a `run()` rejects with when it deadlocked: the process was about to
+ * exit with every task of the run blocked in a Quartet operation that nothing
+ * could wake. Its message holds the task tree (which task waited in what). The
+ * run was cancelled with it first (origin `"deadlock"`), so cleanup ran.
+ *
+ * @example
+ * ```ts
+ * import { DeadlockError, Event, run } from "@quartet/core";
+ *
+ * try {
+ *   await run(() => new Event().wait()); // nobody will ever set it
+ * } catch (err) {
+ *   if (!(err instanceof DeadlockError)) throw err;
+ *   console.log(err.message); // "deadlock: …" and the task tree
+ * }
+ * ```
+ */
+export class DeadlockError extends Error {}
+DeadlockError.prototype.name = "DeadlockError";
 
 /**
  * Thrown by `receive()` when every send handle of the channel is closed and the

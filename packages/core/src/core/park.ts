@@ -22,6 +22,28 @@ import type { CancelNode } from "./cancel-node.js";
 import type { Context, Task } from "./context.js";
 import type { DeadlineEntry } from "./deadline-heap.js";
 import type { Cancelled } from "./errors.js";
+import { callSite } from "./debug.js";
+import { instrumentBlocked, instrumentUnblocked, instruments, setDescribeWaiter } from "./instruments.js";
+
+/**
+ * What a blocked task waits in, for the task tree and instruments: the
+ * operation, and the object it waits on (`receive` on channel "jobs"). One per
+ * queue, shared by its waiters; the object's `name` is the one given to it.
+ */
+export interface WaitTarget {
+  readonly operation: string;
+  readonly object?: string;
+  name?: string;
+}
+
+/** Debugging mode's record of a block: since when (runtime clock) and from where. */
+export interface BlockRecord {
+  readonly since: number;
+  readonly site: string | undefined;
+}
+
+/** With debugging on, when and where each waiter (or task blocked without one) blocked. */
+export const blockRecords = new WeakMap<object, BlockRecord>();
 
 /** Takes an aborted waiter out of the queue it joined. Runs synchronously inside `cancel()`: it must not block or throw. */
 export type AbortCallback<T> = (waiter: Waiter<T>) => void;
@@ -58,7 +80,10 @@ export class Waiter<T = void> {
     this.#task = context.task;
     this.#onAbort = onAbort;
     node.addWaiter(this);
-    node.runtime!.block(context.task);
+    const runtime = node.runtime!;
+    runtime.block(context.task);
+    if (runtime.debug) blockRecords.set(this, { since: runtime.now(), site: callSite() });
+    if (instruments !== null) instrumentBlocked(context.task, this);
   }
 
   /** The task that is blocked. */
@@ -95,6 +120,7 @@ export class Waiter<T = void> {
     this.#node = null;
     node.removeWaiter(this);
     node.runtime!.unblock(this.#task);
+    if (instruments !== null) instrumentUnblocked(this.#task, this);
     return true;
   }
 }
@@ -124,3 +150,22 @@ export class SleepWaiter extends Waiter<void> implements DeadlineEntry {
     return true;
   }
 }
+
+/** What a sleeper waits in; `sleepForever()`'s waiter has it as its owner. */
+export const SLEEPING: WaitTarget = Object.freeze({ operation: "sleep" });
+
+// What a waiter waits in: its queue's target; a sleeper's deadline; else the target its creator
+// put as its owner (a WaitTarget), or a foreign promise in abortable() (whose owner is the set of
+// its waiters).
+setDescribeWaiter((waiter) => {
+  const lot = waiter.lot as { what?: WaitTarget } | null;
+  if (lot !== null && lot.what !== undefined) return { what: lot.what };
+  if (waiter instanceof SleepWaiter) return { what: SLEEPING, until: waiter.deadline };
+  const owner = waiter.owner as { operation?: unknown } | undefined;
+  if (owner instanceof Set) return { what: ABORTABLE };
+  if (owner !== undefined && owner !== null && typeof owner.operation === "string") return { what: owner as WaitTarget };
+  return { what: WAITING };
+});
+
+const ABORTABLE: WaitTarget = Object.freeze({ operation: "abortable", object: "foreign promise" });
+const WAITING: WaitTarget = Object.freeze({ operation: "wait" });

@@ -15,14 +15,20 @@
  */
 
 import type { Context } from "./context.js";
-import { Waiter } from "./park.js";
+import { Waiter, type WaitTarget } from "./park.js";
 
 export class ParkingLot<T = void> {
+  /** What its waiters wait in (for the task tree). */
+  readonly what: WaitTarget;
   #head: Waiter<T> | null = null;
   #tail: Waiter<T> | null = null;
   #size = 0;
 
   /** How many tasks are parked here. */
+  constructor(what: WaitTarget = { operation: "wait" }) {
+    this.what = what;
+  }
+
   get size(): number {
     return this.#size;
   }

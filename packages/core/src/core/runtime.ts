@@ -16,7 +16,12 @@
  */
 
 import { DeadlineHeap, type DeadlineEntry } from "./deadline-heap.js";
+import { callSite } from "./debug.js";
+import { instrumentBlocked, instrumentExited, instrumentSpawned, instrumentUnblocked, instruments } from "./instruments.js";
+import { blockRecords, type WaitTarget } from "./park.js";
 import type { Task } from "./task.js";
+import type { TaskTree } from "./task-tree.js";
+import type { CancelNode } from "./cancel-node.js";
 
 /**
  * The source of time for a runtime. Times are milliseconds; `now()` never goes
@@ -81,6 +86,8 @@ export interface RunHooks {
    * callbacks and I/O have run). Returns a function that withdraws the request.
    */
   whenIdle(callback: () => void, cushion?: number): () => void;
+  /** A snapshot of the run's tasks (see `taskTree()` in `@quartet/core/lowlevel`), from anywhere, also outside the run's own code. */
+  taskTree(): TaskTree;
 }
 
 /**
@@ -155,8 +162,18 @@ interface IdleRequest {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
-export class Runtime implements RunHooks {
+/** Whether runs record debugging information unless told otherwise: `QUARTET_DEBUG=1`. */
+export const debugByDefault: boolean = typeof process !== "undefined" && process.env?.QUARTET_DEBUG === "1";
+
+export class Runtime {
   readonly clock: Clock;
+  /**
+   * Debugging mode: blocked operations record when and where (the user's call
+   * site) they blocked, and cancellations record where `cancel()` was called.
+   */
+  debug = debugByDefault;
+  /** The root of the runtime's cancel tree (set by its `attachRoot`). */
+  root: CancelNode | null = null;
   readonly heap = new DeadlineHeap();
   /** True once the `run()` that owns this runtime has returned. The implicit runtime never closes. */
   closed = false;
@@ -298,16 +315,19 @@ export class Runtime implements RunHooks {
 
   // --------------------------------------------------------- task accounting
 
-  taskStarted(task: Task): void {
+  /** `task` was created (by `parent`'s code, if given). */
+  taskStarted(task: Task, parent?: Task): void {
     if (!task.counted) return;
     this.tasksLiving++;
     this.#changed();
+    if (instruments !== null) instrumentSpawned(task, parent);
   }
 
   taskEnded(task: Task): void {
     if (!task.counted) return;
     this.tasksLiving--;
     this.#changed();
+    if (instruments !== null) instrumentExited(task);
   }
 
   /** `task` entered a blocking Quartet operation. */
@@ -333,6 +353,26 @@ export class Runtime implements RunHooks {
     } else {
       this.#generation++;
     }
+  }
+
+  /**
+   * `task` waits without a waiter (for its group's children, in `start()`, for a
+   * stream's cleanup): blocked as with a waiter, and the task tree and
+   * instruments are told what it waits in.
+   */
+  blockFor(task: Task, what: WaitTarget): void {
+    this.block(task);
+    task.blockedIn = what;
+    if (this.debug) blockRecords.set(task, { since: this.now(), site: callSite() });
+    if (instruments !== null) instrumentBlocked(task, what);
+  }
+
+  /** Ends a {@link blockFor}. */
+  unblockFor(task: Task): void {
+    const what = task.blockedIn;
+    task.blockedIn = null;
+    this.unblock(task);
+    if (instruments !== null && what !== null) instrumentUnblocked(task, what);
   }
 
   #changed(): void {

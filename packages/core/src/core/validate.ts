@@ -6,6 +6,25 @@
  * @module
  */
 
+/**
+ * The option every primitive takes: a name, shown in the task tree
+ * (`formatTaskTree()`, deadlock reports) and given to instruments, so that a
+ * blocked task says which channel, lock or event it waits on.
+ *
+ * @example
+ * ```ts
+ * import { Event, Lock, openMemoryChannel } from "@quartet/core";
+ *
+ * const [send, receive] = openMemoryChannel<string>(10, { name: "jobs" });
+ * const dbLock = new Lock({ name: "db" });
+ * const ready = new Event({ name: "config loaded" });
+ * ```
+ */
+export interface NameOptions {
+  /** A name for the object, for the task tree and instruments. */
+  name?: string;
+}
+
 /** A short, safe rendering of a value for an error message. */
 export function describe(value: unknown): string {
   try {
@@ -62,6 +81,13 @@ export function requireOptionalObject(value: unknown, what: string): asserts val
   if (value !== undefined && (value === null || typeof value !== "object")) {
     throw new TypeError(`${what} must be an object if given; got ${describe(value)}`);
   }
+}
+
+/** The `name` of a primitive's options, checked. */
+export function nameOption(options: NameOptions | undefined, what: string): string | undefined {
+  requireOptionalObject(options, `${what} options`);
+  requireOptionalName(options?.name, `${what} name`);
+  return options?.name;
 }
 
 export function requireOptionalName(value: unknown, what: string): asserts value is string | undefined {

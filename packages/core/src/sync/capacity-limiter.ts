@@ -8,7 +8,7 @@ import { current } from "../core/context.js";
 import { WouldBlock } from "../core/errors.js";
 import { ParkingLot } from "../core/parking-lot.js";
 import type { Task } from "../core/task.js";
-import { describe } from "../core/validate.js";
+import { describe, nameOption, type NameOptions } from "../core/validate.js";
 
 /**
  * What {@link CapacityLimiter.statistics} reports.
@@ -75,7 +75,7 @@ export class CapacityLimiter {
    */
   readonly #borrowers = new Map<object, Borrowed>();
   /** Tasks waiting, each parked with the acquisition it will hold. Invariant: empty while a token is free. */
-  readonly #lot = new ParkingLot<Disposable>();
+  readonly #lot: ParkingLot<Disposable>;
 
   /**
    * Makes a limiter with `total` tokens: an integer of at least 1, or `Infinity`.
@@ -87,7 +87,8 @@ export class CapacityLimiter {
    * console.log(limiter.availableTokens); // 4
    * ```
    */
-  constructor(total: number) {
+  constructor(total: number, options?: NameOptions) {
+    this.#lot = new ParkingLot({ operation: "acquire", object: "CapacityLimiter", name: nameOption(options, "CapacityLimiter") });
     this.totalTokens = total;
   }
 

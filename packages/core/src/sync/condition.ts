@@ -8,7 +8,7 @@
 import { CancelScope } from "../cancel-scope.js";
 import { current } from "../core/context.js";
 import { ParkingLot } from "../core/parking-lot.js";
-import { describe } from "../core/validate.js";
+import { describe, nameOption, type NameOptions } from "../core/validate.js";
 import { Lock, acquireAs, acquisitionHeldBy, lotOf, type LockStatistics } from "./lock.js";
 
 /**
@@ -69,7 +69,7 @@ export interface ConditionStatistics {
 export class Condition {
   readonly #lock: Lock;
   /** Tasks in `wait()`, each parked with the acquisition of the lock it gave up; `notify` moves them to the lock's queue. */
-  readonly #lot = new ParkingLot<Disposable>();
+  readonly #lot: ParkingLot<Disposable>;
 
   /**
    * Makes a condition over `lock`, or over a new `Lock` if none is given. Give
@@ -83,10 +83,11 @@ export class Condition {
    * const notFull = new Condition(lock);
    * ```
    */
-  constructor(lock?: Lock) {
+  constructor(lock?: Lock, options?: NameOptions) {
     if (lock !== undefined && !(lock instanceof Lock)) {
       throw new TypeError(`Condition needs a Lock if given one; got ${describe(lock)}`);
     }
+    this.#lot = new ParkingLot({ operation: "wait", object: "Condition", name: nameOption(options, "Condition") });
     this.#lock = lock ?? new Lock();
   }
 

@@ -6,6 +6,7 @@
 
 import { checkpoint } from "../checkpoint.js";
 import { current } from "../core/context.js";
+import { nameOption, type NameOptions } from "../core/validate.js";
 import { ParkingLot } from "../core/parking-lot.js";
 
 /**
@@ -53,7 +54,21 @@ export interface EventStatistics {
 export class Event {
   #flag = false;
   /** The tasks blocked in `wait()`. Invariant: empty whenever the flag is set. */
-  readonly #lot = new ParkingLot();
+  readonly #lot: ParkingLot;
+
+  /**
+   * Makes an event that is not set; `name` shows in the task tree.
+   *
+   * @example
+   * ```ts
+   * import { Event } from "@quartet/core";
+   * const ready = new Event({ name: "config loaded" });
+   * console.log(ready.isSet()); // false
+   * ```
+   */
+  constructor(options?: NameOptions) {
+    this.#lot = new ParkingLot({ operation: "wait", object: "Event", name: nameOption(options, "Event") });
+  }
 
   /**
    * Sets the flag and wakes every waiting task, in the order they started

@@ -8,7 +8,7 @@ import { current } from "../core/context.js";
 import { WouldBlock } from "../core/errors.js";
 import { ParkingLot } from "../core/parking-lot.js";
 import type { Task } from "../core/task.js";
-import { describe } from "../core/validate.js";
+import { describe, nameOption, type NameOptions } from "../core/validate.js";
 
 /**
  * What {@link Lock.statistics} reports.
@@ -85,7 +85,21 @@ export class Lock {
   /** The acquisition the owner holds; disposing any other one does nothing. */
   #acquisition: Disposable | null = null;
   /** Waiting tasks, each parked with the acquisition it will hold (its `value`). */
-  readonly #lot = new ParkingLot<Disposable>();
+  readonly #lot: ParkingLot<Disposable>;
+
+  /**
+   * Makes an unlocked lock; `name` shows in the task tree.
+   *
+   * @example
+   * ```ts
+   * import { Lock } from "@quartet/core";
+   * const lock = new Lock({ name: "db" });
+   * console.log(lock.locked()); // false
+   * ```
+   */
+  constructor(options?: NameOptions) {
+    this.#lot = new ParkingLot({ operation: "acquire", object: "Lock", name: nameOption(options, "Lock") });
+  }
 
   static {
     lotOf = (lock) => lock.#lot;

@@ -7,7 +7,7 @@
 import { current } from "../core/context.js";
 import { WouldBlock } from "../core/errors.js";
 import { ParkingLot } from "../core/parking-lot.js";
-import { describe, requireOptionalObject } from "../core/validate.js";
+import { describe, nameOption, requireOptionalObject, type NameOptions } from "../core/validate.js";
 
 /**
  * Options of the `Semaphore` constructor.
@@ -27,7 +27,7 @@ import { describe, requireOptionalObject } from "../core/validate.js";
  * }
  * ```
  */
-export interface SemaphoreOptions {
+export interface SemaphoreOptions extends NameOptions {
   /** The highest the value may go; a `release()` beyond it throws. An integer no less than the initial value, or `Infinity` (the default). */
   max?: number;
 }
@@ -86,7 +86,7 @@ export class Semaphore {
   /** Units available now. Invariant: the lot is empty whenever this is above 0. */
   #value: number;
   readonly #max: number;
-  readonly #lot = new ParkingLot();
+  readonly #lot: ParkingLot;
 
   /**
    * Makes a semaphore whose value starts at `initial`, a non-negative integer.
@@ -112,6 +112,7 @@ export class Semaphore {
     }
     this.#value = initial;
     this.#max = max;
+    this.#lot = new ParkingLot({ operation: "acquire", object: "Semaphore", name: nameOption(options, "Semaphore") });
   }
 
   /** The number of units available now. */
