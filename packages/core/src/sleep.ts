@@ -5,7 +5,7 @@
  */
 
 import { current } from "./core/context.js";
-import { SleepWaiter, Waiter } from "./core/park.js";
+import { SLEEPING, SleepWaiter, Waiter } from "./core/park.js";
 import { requireDeadline, requireDuration } from "./core/validate.js";
 
 /**
@@ -69,5 +69,8 @@ function sleepNode(deadline: number): Promise<void> {
       if (node.effective !== null) throw node.effective;
     });
   }
-  return (deadline === Infinity ? new Waiter<void>(context, null) : new SleepWaiter(context, deadline)).promise;
+  if (deadline !== Infinity) return new SleepWaiter(context, deadline).promise;
+  const waiter = new Waiter<void>(context, null);
+  waiter.owner = SLEEPING; // what it waits in, for the task tree
+  return waiter.promise;
 }

@@ -7,20 +7,22 @@
  * @module
  */
 
-/** Directories whose frames are Quartet's own: this package's, and its siblings' (`@quartet/*`, or the workspace's packages). */
-const internalDirs: string[] = (() => {
-  const here = new URL(".", import.meta.url).pathname; // …/core/{src,dist}/core/
-  const packageRoot = new URL("../../", import.meta.url).pathname; // …/core/
+/**
+ * Quartet's own code: the `src` and `dist` directories of this package and of
+ * its siblings (`node_modules/@quartet/*`, or the workspace's `packages/*`),
+ * not their tests.
+ */
+const ownCode: RegExp = (() => {
+  const source = new URL("../", import.meta.url).pathname; // …/core/src/ or …/core/dist/
   const parent = new URL("../../../", import.meta.url).pathname; // …/@quartet/ or …/packages/
-  const dirs = [here, packageRoot];
-  if (/[\\/](@quartet|packages)[\\/]$/.test(parent)) dirs.push(parent);
-  return dirs;
+  const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  if (/[\\/](@quartet|packages)[\\/]$/.test(parent)) return new RegExp(`${escape(parent)}[^/\\\\]+[/\\\\](src|dist)[/\\\\]`);
+  return new RegExp(escape(source));
 })();
 
 function isInternal(line: string): boolean {
-  if (line.includes("node:internal") || line.includes("(native)")) return true;
-  for (const dir of internalDirs) if (line.includes(dir)) return true;
-  return false;
+  if (line.includes("(node:") || line.includes("at node:") || line.includes("(native)")) return true;
+  return ownCode.test(line);
 }
 
 /** The stack of the calling code, without Quartet's own frames. */
@@ -37,5 +39,7 @@ export function callStack(): string {
 export function callSite(): string | undefined {
   const first = callStack().split("\n")[0];
   if (first === undefined || first === "") return undefined;
-  return first.trim().replace(/^at /, "");
+  // Paths relative to the working directory read better in a tree.
+  const cwd = typeof process !== "undefined" ? `${process.cwd()}/` : "\0";
+  return first.trim().replace(/^at /, "").replace("file://", "").replace(cwd, "");
 }

@@ -163,6 +163,7 @@ setDescribeWaiter((waiter) => {
   if (waiter instanceof SleepWaiter) return { what: SLEEPING, until: waiter.deadline };
   const owner = waiter.owner as { operation?: unknown } | undefined;
   if (owner instanceof Set) return { what: ABORTABLE };
+  if (owner === SLEEPING) return { what: SLEEPING, until: Infinity };
   if (owner !== undefined && owner !== null && typeof owner.operation === "string") return { what: owner as WaitTarget };
   return { what: WAITING };
 });

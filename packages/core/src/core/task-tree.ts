@@ -165,13 +165,18 @@ export function taskTreeOf(root: CancelNode, runtime: Runtime): TaskTree {
   while (work.length > 0) {
     const { node, task, out } = work.pop()!;
     const pushed: typeof work = [];
+    // Tasks placed elsewhere, or already placed here: not to be shown again as tasks of their own.
+    const placed = new Set<Task>([task]);
     if (node.kind === "group" && node.task === task) {
       // The group as its body sees it: its tasks.
       for (const child of (node.owner as GroupOwner).spawned()) {
+        placed.add(child);
         const childOut = makeTask(child, false);
         out.tasks.push(childOut);
         pushed.push({ node, task: child, out: childOut });
       }
+    } else if (node.kind === "group") {
+      for (const child of (node.owner as GroupOwner).spawned()) placed.add(child);
     }
     for (const child of node.childNodes()) {
       if (child.kind === "start") {
@@ -181,6 +186,13 @@ export function taskTreeOf(root: CancelNode, runtime: Runtime): TaskTree {
         const startedOut = makeTask(child.task, !owner.moved);
         out.tasks.push(startedOut);
         pushed.push({ node: child, task: child.task, out: startedOut });
+      } else if (child.task !== task && child.task.node === node && !placed.has(child.task)) {
+        // A task that starts here but belongs to no group (a producer's host task): shown under the
+        // task whose code created it, with the scopes it entered.
+        placed.add(child.task);
+        const hostOut = makeTask(child.task, false);
+        out.tasks.push(hostOut);
+        pushed.push({ node, task: child.task, out: hostOut });
       } else if (child.task === task && (child.kind === "scope" || child.kind === "group")) {
         const scopeOut: MutableScope = {
           type: child.kind,
@@ -268,18 +280,22 @@ function scopeLine(scope: TaskTreeScope, now: number): string {
   return notes.length === 0 ? text : `${text} [${notes.join(", ")}]`;
 }
 
+/** Beyond this depth lines are no longer indented further; they say their depth instead. */
+const MAX_INDENT = 40;
+
 /** Renders a tree as indented text, one line per task and scope. */
 export function formatTree(tree: TaskTree): string {
   const lines: string[] = [];
   type Item = TaskTreeTask | TaskTreeScope;
-  const stack: Array<{ item: Item; prefix: string; last: boolean; top: boolean }> = [{ item: tree.main, prefix: "", last: true, top: true }];
+  const stack: Array<{ item: Item; prefix: string; last: boolean; depth: number }> = [{ item: tree.main, prefix: "", last: true, depth: 0 }];
   while (stack.length > 0) {
-    const { item, prefix, last, top } = stack.pop()!;
+    const { item, prefix, last, depth } = stack.pop()!;
     const text = item.type === "task" ? taskLine(item, tree.now) : scopeLine(item, tree.now);
-    lines.push(top ? text : `${prefix}${last ? "└─ " : "├─ "}${text}`);
-    const childPrefix = top ? "" : `${prefix}${last ? "   " : "│  "}`;
+    const deep = depth > MAX_INDENT ? `[depth ${depth}] ` : "";
+    lines.push(depth === 0 ? text : `${prefix}${last ? "└─ " : "├─ "}${deep}${text}`);
+    const childPrefix = depth === 0 || depth >= MAX_INDENT ? prefix : `${prefix}${last ? "   " : "│  "}`;
     const children: Item[] = [...item.scopes, ...item.tasks];
-    for (let i = children.length - 1; i >= 0; i--) stack.push({ item: children[i]!, prefix: childPrefix, last: i === children.length - 1, top: false });
+    for (let i = children.length - 1; i >= 0; i--) stack.push({ item: children[i]!, prefix: childPrefix, last: i === children.length - 1, depth: depth + 1 });
   }
   return lines.join("\n");
 }

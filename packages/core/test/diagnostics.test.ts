@@ -1,0 +1,412 @@
+// Seeing inside a run: why a cancellation happened (Cancelled.origin), the task
+// tree and its text, debugging mode's call sites, and instruments.
+import { describe, expect, it } from "vitest";
+import {
+  CancelScope,
+  Cancelled,
+  CapacityLimiter,
+  Condition,
+  Event,
+  Lock,
+  Semaphore,
+  abortable,
+  checkpoint,
+  moveOnAfter,
+  now,
+  openMemoryChannel,
+  produce,
+  run,
+  sleep,
+  sleepForever,
+  taskGroup,
+  type TaskStatus,
+} from "../src/index.js";
+import { addInstrument, cancelWithOrigin, formatTaskTree, taskTree, type TaskTreeScope, type TaskTreeTask } from "../src/lowlevel.js";
+import { MockClock, virtual, waitAllTasksBlocked } from "./virtual-time.js";
+
+/** The Cancelled that `body` sees at its next checkpoint inside `scope`. */
+async function cancelledIn(scope: CancelScope, body: () => void): Promise<Cancelled> {
+  let seen: unknown;
+  await scope.run(async () => {
+    body();
+    try {
+      await sleepForever();
+    } catch (error) {
+      seen = error;
+      throw error;
+    }
+  });
+  expect(seen).toBeInstanceOf(Cancelled);
+  return seen as Cancelled;
+}
+
+describe("Cancelled.origin", () => {
+  it("says an explicit cancel() cancelled the named scope, with the reason, in words", virtual(async () => {
+    const scope = new CancelScope({ name: "refresh" });
+    const cancelled = await cancelledIn(scope, () => scope.cancel("user asked"));
+    expect(cancelled.origin).toEqual({ kind: "cancel", scope: "refresh" });
+    expect(cancelled.message).toBe('cancelled: "refresh" was cancelled: user asked');
+    expect(scope.signal.reason).toBe(cancelled);
+    const unnamed = new CancelScope();
+    expect((await cancelledIn(unnamed, () => unnamed.cancel())).message).toBe("cancelled: the cancel scope was cancelled");
+  }));
+
+  it("says a deadline passed", virtual(async () => {
+    const scope = new CancelScope({ name: "query", deadline: now() + 10 });
+    const cancelled = await cancelledIn(scope, () => {});
+    expect(cancelled.origin.kind).toBe("deadline");
+    expect(cancelled.origin.scope).toBe("query");
+    expect(cancelled.message).toBe('cancelled because the deadline of "query" passed');
+  }));
+
+  it("names the task whose failure cancelled its group, and its error", virtual(async () => {
+    const boom = new TypeError("boom");
+    let seen: unknown;
+    await taskGroup(async (tg) => {
+      tg.spawn(async () => {
+        try {
+          await sleepForever();
+        } catch (error) {
+          seen = error;
+          throw error;
+        }
+      });
+      tg.spawn(async () => {
+        await sleep(1);
+        throw boom;
+      }, { name: "fetch-user" });
+    }, { name: "profile" }).catch(() => {});
+    const cancelled = seen as Cancelled;
+    expect(cancelled.origin).toEqual({ kind: "failure", scope: "profile", task: "fetch-user", error: boom });
+    expect(cancelled.message).toBe('cancelled because task "fetch-user" failed: TypeError: boom');
+    expect(cancelled.reason).toBe(boom);
+  }));
+
+  it("names the body as the failing task when the body of a group fails", async () => {
+    let seen: unknown;
+    await run(async function handler() {
+      await taskGroup(async (tg) => {
+        tg.spawn(async () => {
+          try {
+            await sleepForever();
+          } catch (error) {
+            seen = error;
+            throw error;
+          }
+        });
+        await sleep(1);
+        throw new Error("body failed");
+      }).catch(() => {});
+    }, { clock: new MockClock({ autojumpThreshold: 0 }) });
+    expect((seen as Cancelled).origin.task).toBe("handler");
+  });
+
+  it("carries the kind a package gives with cancelWithOrigin()", virtual(async () => {
+    const scope = new CancelScope({ name: "GET /report" });
+    const cancelled = await cancelledIn(scope, () => cancelWithOrigin(scope, "disconnect", "client went away"));
+    expect(cancelled.origin).toEqual({ kind: "disconnect", scope: "GET /report" });
+    expect(cancelled.reason).toBe("client went away");
+    expect(cancelled.message).toBe('cancelled (disconnect): "GET /report" was cancelled: client went away');
+    expect(() => cancelWithOrigin({} as CancelScope, "x")).toThrow(TypeError);
+    expect(() => cancelWithOrigin(new CancelScope(), "")).toThrow(TypeError);
+  }));
+
+  it("records where cancel() was called only with debugging on", async () => {
+    const clock = (): MockClock => new MockClock({ autojumpThreshold: 0 });
+    let plain: Cancelled | undefined;
+    let debugged: Cancelled | undefined;
+    await run(async () => {
+      const scope = new CancelScope();
+      plain = await cancelledIn(scope, () => scope.cancel());
+    }, { clock: clock() });
+    await run(async () => {
+      const scope = new CancelScope();
+      debugged = await cancelledIn(scope, function cancelsHere() {
+        scope.cancel();
+      });
+    }, { clock: clock(), debug: true });
+    expect(plain!.origin.stack).toBeUndefined();
+    expect(debugged!.origin.stack).toMatch(/cancelsHere/);
+    expect(debugged!.origin.stack).toMatch(/diagnostics\.test\.ts/);
+    expect(debugged!.origin.stack).not.toMatch(/cancel-node|cancel-scope\.ts/); // Quartet's own frames are left out
+  });
+
+  it("rejects a debug option that is not a boolean", async () => {
+    await expect(run(async () => {}, { debug: "yes" as never })).rejects.toThrow("run() debug option must be a boolean");
+  });
+});
+
+/** Finds the first task or scope named `name`, depth first. */
+function find(tree: TaskTreeTask | TaskTreeScope, name: string): TaskTreeTask | TaskTreeScope | undefined {
+  const stack: Array<TaskTreeTask | TaskTreeScope> = [tree];
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    if (item.name === name) return item;
+    stack.push(...item.tasks, ...item.scopes);
+  }
+  return undefined;
+}
+
+describe("taskTree()", () => {
+  it("shows groups, their tasks, nested scopes, and what every blocked task waits in", async () => {
+    // A clock that stands still: the snapshot is of the moment everything has blocked.
+    await run(() => taskGroup(async (tg) => {
+      const [send] = openMemoryChannel<number>(0, { name: "jobs" });
+      const [, idle] = openMemoryChannel<number>(0, { name: "idle" });
+      const lock = new Lock({ name: "db" });
+      await lock.acquire();
+      const semaphore = new Semaphore(0, { name: "permits" });
+      const limiter = new CapacityLimiter(1, { name: "pool" });
+      await limiter.acquire();
+      const event = new Event({ name: "go" });
+      const condition = new Condition(undefined, { name: "changed" });
+      tg.spawn(() => idle.receive(), { name: "receiver" });
+      tg.spawn(async () => {
+        await send.send(1);
+      }, { name: "sender" });
+      tg.spawn(() => lock.acquire(), { name: "locker" });
+      tg.spawn(() => semaphore.acquire(), { name: "semaphored" });
+      tg.spawn(() => limiter.acquire(), { name: "limited" });
+      tg.spawn(() => event.wait(), { name: "eventful" });
+      tg.spawn(async () => {
+        await condition.acquire();
+        await condition.wait();
+      }, { name: "conditioned" });
+      tg.spawn(() => abortable(new Promise(() => {})), { name: "foreign" });
+      tg.spawn(() => new CancelScope({ name: "bounded", deadline: now() + 500 }).run(() => sleep(100)), { name: "sleeper" });
+      tg.spawn(() => sleepForever(), { name: "forever" });
+      tg.spawn(() => tg.start(async (status: TaskStatus) => {
+        await sleep(50);
+        status.started();
+      }, { name: "slow service" }), { name: "starter" });
+      await tg.start(async (status: TaskStatus) => {
+        status.started();
+        await sleepForever();
+      }, { name: "service" });
+      await sleep(0);
+      tg.spawn(() => taskGroup(async (inner) => {
+        inner.spawn(() => sleepForever(), { name: "grandchild" });
+      }, { name: "inner" }), { name: "parent" });
+      await waitAllTasksBlocked();
+      const tree = taskTree();
+      expect(tree.main).toMatchObject({ type: "task", name: "main", state: "running" });
+      const group = tree.main.scopes[0]!;
+      expect(group).toMatchObject({ type: "group", name: "server", deadline: Infinity, shield: false, cancelled: null, effectivelyCancelled: false });
+      const waits = Object.fromEntries(group.tasks.map((task) => [task.name, task.wait && { ...task.wait }]));
+      expect(waits).toEqual({
+        receiver: { operation: "receive", object: "channel", name: "idle" },
+        sender: { operation: "send", object: "channel", name: "jobs" },
+        locker: { operation: "acquire", object: "Lock", name: "db" },
+        semaphored: { operation: "acquire", object: "Semaphore", name: "permits" },
+        limited: { operation: "acquire", object: "CapacityLimiter", name: "pool" },
+        eventful: { operation: "wait", object: "Event", name: "go" },
+        conditioned: { operation: "wait", object: "Condition", name: "changed" },
+        foreign: { operation: "abortable", object: "foreign promise" },
+        sleeper: { operation: "sleep", until: tree.now + 100 },
+        forever: { operation: "sleep", until: Infinity },
+        starter: { operation: "wait for started()", object: "task", name: "slow service" },
+        parent: { operation: "wait for children", object: "task group", name: "inner" },
+        service: { operation: "sleep", until: Infinity },
+      });
+      expect(group.tasks.map((task) => task.state)).toEqual(group.tasks.map(() => "blocked"));
+      const sleeper = find(tree.main, "sleeper") as TaskTreeTask;
+      expect(sleeper.scopes).toEqual([
+        { type: "scope", name: "bounded", deadline: tree.now + 500, shield: false, cancelled: null, effectivelyCancelled: false, scopes: [], tasks: [] },
+      ]);
+      const starting = find(tree.main, "slow service") as TaskTreeTask;
+      expect(starting).toMatchObject({ starting: true, state: "blocked", wait: { operation: "sleep" } });
+      expect((find(tree.main, "starter") as TaskTreeTask).tasks.map((task) => task.name)).toEqual(["slow service"]);
+      expect((find(tree.main, "service") as TaskTreeTask).starting).toBe(false);
+      const inner = find(tree.main, "inner") as TaskTreeScope;
+      expect(inner.tasks.map((task) => [task.name, task.wait?.operation])).toEqual([["grandchild", "sleep"]]);
+      expect(JSON.parse(JSON.stringify(tree)).main.name).toBe("main"); // plain data
+      tg.cancelScope.cancel();
+    }, { name: "server" }), { clock: new MockClock() });
+  });
+
+  it("shows cancellation state with its origin", virtual(async () => {
+    await taskGroup(async (tg) => {
+      const outer = new CancelScope({ name: "outer" });
+      tg.spawn(() => outer.run(() => new CancelScope({ name: "shielded", shield: true }).run(() => new CancelScope({ name: "innermost" }).run(() => sleep(10)))));
+      tg.spawn(() => new CancelScope({ name: "other" }).run(() => sleep(10)));
+      await sleep(1);
+      outer.cancel();
+      const tree = taskTree();
+      expect(find(tree.main, "outer")).toMatchObject({ cancelled: { kind: "cancel", scope: "outer" }, effectivelyCancelled: true });
+      expect(find(tree.main, "shielded")).toMatchObject({ cancelled: null, effectivelyCancelled: false });
+      expect(find(tree.main, "other")).toMatchObject({ cancelled: null, effectivelyCancelled: false });
+      tg.cancelScope.cancel();
+      expect(find(taskTree().main, "other")).toMatchObject({ cancelled: null, effectivelyCancelled: true });
+    });
+  }));
+
+  it("shows a producer's host task and what its consumer and producer wait in", virtual(async () => {
+    await using stream = await produce<number>(async ({ send }) => {
+      for (let i = 0; ; i++) await send(i);
+    }, { name: "numbers" });
+    await stream.receive();
+    const text = formatTaskTree();
+    expect(text).toMatch(/task "numbers \(host\)"/);
+    expect(text).toMatch(/task "numbers" — blocked: wait for a request on producer stream/);
+  }));
+
+  it("records since when and where each task blocked, only with debugging on", async () => {
+    const body = async (): Promise<TaskTreeTask> => {
+      let snapshot: TaskTreeTask | undefined;
+      await taskGroup(async (tg) => {
+        tg.spawn(async function waitsHere() {
+          await new Event({ name: "never" }).wait();
+        }, { name: "waiter" });
+        await waitAllTasksBlocked();
+        await sleep(7);
+        snapshot = find(taskTree().main, "waiter") as TaskTreeTask;
+        tg.cancelScope.cancel();
+      });
+      return snapshot!;
+    };
+    const plain = await run(body, { clock: new MockClock({ autojumpThreshold: 0 }) });
+    const debugged = await run(body, { clock: new MockClock({ autojumpThreshold: 0 }), debug: true });
+    expect(plain.wait).toEqual({ operation: "wait", object: "Event", name: "never" });
+    expect(debugged.wait!.since).toBe(0);
+    expect(debugged.wait!.site).toMatch(/waitsHere .*diagnostics\.test\.ts:\d+:\d+/);
+    const text = formatTaskTree({ now: 7, main: debugged });
+    expect(text).toMatch(/task "waiter" — blocked: wait on Event "never", for 7 ms, at \S*waitsHere/);
+  });
+
+  it("handles 100,000 nested scopes without overflowing the stack, in the snapshot and in its text", virtual(async () => {
+    const depth = 100_000;
+    let tree: ReturnType<typeof taskTree> | undefined;
+    const enter = async (level: number): Promise<void> => {
+      await new CancelScope({ name: `s${level}` }).run(async () => {
+        await null;
+        if (level + 1 < depth) return enter(level + 1);
+        tree = taskTree();
+      });
+    };
+    await enter(0);
+    let scope: TaskTreeScope = tree!.main.scopes[0]!;
+    let levels = 1;
+    while (scope.scopes.length > 0) {
+      scope = scope.scopes[0]!;
+      levels++;
+    }
+    expect(levels).toBe(depth);
+    const text = formatTaskTree(tree);
+    expect(text.split("\n").length).toBe(depth + 1);
+  }), 30_000);
+});
+
+describe("formatTaskTree()", () => {
+  it("renders the tree as indented text, one line per task and scope", virtual(async () => {
+    await taskGroup(async (tg) => {
+      const [, receive] = openMemoryChannel<string>(0, { name: "conns" });
+      tg.spawn(() => receive.receive(), { name: "listener" });
+      tg.spawn(() => moveOnAfter(3000, () => sleep(100_000)), { name: "worker" });
+      tg.spawn(() => new Event({ name: "ready" }).wait(), { name: "last" });
+      await waitAllTasksBlocked();
+      expect(formatTaskTree()).toBe(
+        [
+          'task "main" — running',
+          '└─ task group "server"',
+          '   ├─ task "listener" — blocked: receive on channel "conns"',
+          '   ├─ task "worker" — blocked: sleep until 100000 ms (in 1.7 min)',
+          "   │  └─ cancel scope [deadline in 3.0 s]",
+          '   └─ task "last" — blocked: wait on Event "ready"',
+        ].join("\n"),
+      );
+      tg.cancelScope.cancel();
+    }, { name: "server" });
+  }));
+});
+
+describe("names", () => {
+  it("are checked like every option", () => {
+    expect(() => new Lock({ name: 1 } as never)).toThrow("Lock name must be a string if given; got 1");
+    expect(() => new Event(7 as never)).toThrow("Event options must be an object if given; got 7");
+    expect(() => openMemoryChannel(0, { name: false } as never)).toThrow("openMemoryChannel() name must be a string if given");
+    expect(() => new CancelScope({ name: null } as never)).toThrow("CancelScope name must be a string if given");
+    expect(new CancelScope({ name: "x" }).name).toBe("x");
+  });
+});
+
+describe("instruments", () => {
+  it("are told about tasks, blocks and scopes as they happen, until removed", virtual(async () => {
+    const events: string[] = [];
+    const remove = addInstrument({
+      taskSpawned: (task) => events.push(`spawned ${task.name}`),
+      taskStarted: (task) => events.push(`started ${task.name}`),
+      taskExited: (task) => events.push(`exited ${task.name}`),
+      taskBlocked: (block) => events.push(`blocked ${block.name} in ${block.operation}${block.target ? ` ${block.target}` : ""}`),
+      taskUnblocked: (block) => events.push(`unblocked ${block.name}`),
+      scopeEntered: (scope) => events.push(`entered ${scope.type} ${scope.name}`),
+      scopeCancelled: (scope) => events.push(`cancelled ${scope.type} ${scope.name} (${scope.origin?.kind})`),
+      scopeExited: (scope) => events.push(`exited ${scope.type} ${scope.name}`),
+    });
+    try {
+      await taskGroup(async (tg) => {
+        tg.spawn(async () => {
+          await new CancelScope({ name: "timeout", deadline: now() + 5 }).run(() => sleep(10));
+        }, { name: "child" });
+      }, { name: "g" });
+    } finally {
+      remove();
+    }
+    await taskGroup(async (tg) => tg.spawn(() => sleep(1), { name: "unseen" }));
+    expect(events).toEqual([
+      "entered group g",
+      "spawned child",
+      "started child",
+      "entered scope timeout",
+      "blocked child in sleep",
+      "blocked main in wait for children g",
+      "cancelled scope timeout (deadline)",
+      "unblocked child",
+      "exited scope timeout",
+      "exited child",
+      "unblocked main",
+      "exited group g",
+    ]);
+  }));
+
+  it("give tasks ids, with the id of the task that spawned them", virtual(async () => {
+    const spawned: Array<{ id: number; name: string; parent: number | undefined }> = [];
+    const remove = addInstrument({ taskSpawned: (task) => void spawned.push(task) });
+    try {
+      await taskGroup(async (tg) => {
+        tg.spawn(async () => {
+          await taskGroup(async (inner) => inner.spawn(() => checkpoint(), { name: "b" }));
+        }, { name: "a" });
+      });
+    } finally {
+      remove();
+    }
+    const [a, b] = spawned;
+    expect(a!.name).toBe("a");
+    expect(b).toMatchObject({ name: "b", parent: a!.id });
+    expect(new Set(spawned.map((task) => task.id)).size).toBe(2);
+  }));
+
+  it("are removed, with a warning, when they throw, and the program goes on", virtual(async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.message);
+    process.on("warning", onWarning);
+    let calls = 0;
+    const remove = addInstrument({
+      taskBlocked: () => {
+        calls++;
+        throw new Error("broken instrument");
+      },
+    });
+    try {
+      await sleep(1);
+      await sleep(1);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      remove();
+      process.off("warning", onWarning);
+    }
+    expect(calls).toBe(1);
+    expect(warnings).toEqual(["a Quartet instrument threw in taskBlocked and was removed: broken instrument"]);
+    expect(() => addInstrument(null as never)).toThrow(TypeError);
+  }));
+});
