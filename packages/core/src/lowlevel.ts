@@ -281,6 +281,9 @@ export interface ParkedTask<T> {
  * console.log(await parked.promise); // "hello"
  * ```
  */
+/** What a task parked by `parkCurrentTask()` waits in, for the task tree. */
+const PARKED = Object.freeze({ operation: "parked", object: "parkCurrentTask()" });
+
 export function parkCurrentTask<T = void>(onAbort?: (parked: ParkedTask<T>) => void): ParkedTask<T> {
   if (onAbort !== undefined && typeof onAbort !== "function") {
     throw new TypeError(`parkCurrentTask() onAbort must be a function if given; got ${typeof onAbort}`);
@@ -288,5 +291,7 @@ export function parkCurrentTask<T = void>(onAbort?: (parked: ParkedTask<T>) => v
   const context = current();
   context.task.checkpoints++;
   if (context.node.effective !== null) throw context.node.effective;
-  return new Waiter<T>(context, onAbort ?? null);
+  const waiter = new Waiter<T>(context, onAbort ?? null);
+  waiter.owner = PARKED;
+  return waiter.announce();
 }

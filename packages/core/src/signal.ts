@@ -60,6 +60,7 @@ export function abortable<T>(promise: PromiseLike<T>): Promise<T> {
   const waiter = new Waiter<T>(context, leaveWatch);
   waiter.owner = waiters;
   waiters.add(waiter);
+  waiter.announce();
   return waiter.promise;
 }
 

@@ -72,5 +72,5 @@ function sleepNode(deadline: number): Promise<void> {
   if (deadline !== Infinity) return new SleepWaiter(context, deadline).promise;
   const waiter = new Waiter<void>(context, null);
   waiter.owner = SLEEPING; // what it waits in, for the task tree
-  return waiter.promise;
+  return waiter.announce().promise;
 }

@@ -21,7 +21,7 @@ import {
   taskGroup,
   type TaskStatus,
 } from "../src/index.js";
-import { addInstrument, cancelWithOrigin, formatTaskTree, taskTree, type TaskTreeScope, type TaskTreeTask } from "../src/lowlevel.js";
+import { addInstrument, cancelWithOrigin, formatTaskTree, parkCurrentTask, taskTree, type TaskTreeScope, type TaskTreeTask } from "../src/lowlevel.js";
 import { MockClock, virtual, waitAllTasksBlocked } from "./virtual-time.js";
 
 /** The Cancelled that `body` sees at its next checkpoint inside `scope`. */
@@ -366,6 +366,37 @@ describe("instruments", () => {
       "unblocked main",
       "exited group g",
     ]);
+  }));
+
+  it("are told what a task blocks in: the operation, the object and its name, a sleep's end", virtual(async () => {
+    const blocks: unknown[] = [];
+    const remove = addInstrument({ taskBlocked: (block) => void blocks.push({ ...block, id: undefined }) });
+    try {
+      const [send, receive] = openMemoryChannel<number>(0, { name: "jobs" });
+      await taskGroup(async (tg) => {
+        tg.spawn(() => receive.receive(), { name: "r" });
+        tg.spawn(async () => {
+          await sleep(5);
+          await send.send(1);
+        }, { name: "s" });
+        tg.spawn(() => moveOnAfter(1, () => sleepForever()), { name: "f" });
+        tg.spawn(async () => {
+          const parked = parkCurrentTask();
+          parked.wake();
+          await parked.promise;
+        }, { name: "p" });
+      });
+    } finally {
+      remove();
+    }
+    const byName = (a: unknown, b: unknown): number => String((a as { name: string }).name).localeCompare((b as { name: string }).name);
+    expect(blocks.sort(byName)).toEqual([
+      { id: undefined, name: "main", operation: "wait for children", object: "task group" },
+      { id: undefined, name: "f", operation: "sleep", until: Infinity },
+      { id: undefined, name: "p", operation: "parked", object: "parkCurrentTask()" },
+      { id: undefined, name: "r", operation: "receive", object: "channel", target: "jobs" },
+      { id: undefined, name: "s", operation: "sleep", until: 5 },
+    ].sort(byName));
   }));
 
   it("give tasks ids, with the id of the task that spawned them", virtual(async () => {

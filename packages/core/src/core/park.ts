@@ -83,7 +83,16 @@ export class Waiter<T = void> {
     const runtime = node.runtime!;
     runtime.block(context.task);
     if (runtime.debug) blockRecords.set(this, { since: runtime.now(), site: callSite() });
-    if (instruments !== null) instrumentBlocked(context.task, this);
+  }
+
+  /**
+   * Tells instruments that the task blocked here. Called by whoever made the
+   * waiter once it is fully set up (queued, its owner set), so that they can say
+   * what it waits in.
+   */
+  announce(): this {
+    if (instruments !== null) instrumentBlocked(this.#task, this);
+    return this;
   }
 
   /** The task that is blocked. */
@@ -137,6 +146,7 @@ export class SleepWaiter extends Waiter<void> implements DeadlineEntry {
     this.deadline = deadline;
     this.#runtime = context.node.runtime!;
     this.#runtime.addDeadline(this);
+    this.announce();
   }
 
   /** The deadline passed. */

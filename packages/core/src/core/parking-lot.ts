@@ -52,7 +52,7 @@ export class ParkingLot<T = void> {
     waiter.value = value;
     waiter.owner = owner;
     this.#append(waiter);
-    return waiter;
+    return waiter.announce();
   }
 
   /** Takes the front waiter out of the lot and returns it (still parked: the caller wakes or fails it). */
