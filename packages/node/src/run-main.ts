@@ -40,14 +40,16 @@ export interface RunMainOptions {
    * task is doing, see `formatTaskTree` in `@quartet/core/lowlevel`), while the
    * program goes on: `kill -USR2 <pid>` shows where a running program waits.
    * `false` leaves the signal alone. Default `"SIGUSR2"` (where the platform
-   * has it; not on Windows).
+   * has it; not on Windows). Tools that restart a program with SIGUSR2 (nodemon
+   * does, unless given `--signal SIGTERM`) then get a dump instead of an exit:
+   * choose another signal for one or the other.
    *
    * @example
    * ```ts
    * import { sleepForever } from "@quartet/core";
    * import { runMain } from "@quartet/node";
    *
-   * // `kill -HUP <pid>` prints what the program's tasks are doing; SIGUSR2 is left to a tool that restarts it.
+   * // `kill -HUP <pid>` prints what the program's tasks are doing; SIGUSR2 stays nodemon's restart signal.
    * await runMain(() => sleepForever(), { dumpSignal: "SIGHUP" });
    * ```
    */
