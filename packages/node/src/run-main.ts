@@ -7,7 +7,7 @@
 import { constants } from "node:os";
 import { inspect } from "node:util";
 import { CancelScope, run, taskGroup } from "@quartet/core";
-import { cancelWithOrigin, formatTaskTree, tasksOfError } from "@quartet/core/lowlevel";
+import { cancelWithOrigin, formatTaskTree, tasksOfError, traceToFile } from "@quartet/core/lowlevel";
 import { ExitWatch, withoutWatch } from "./internal/exit-watch.js";
 import { describe, requireFunction, requireOptionalObject } from "./internal/validate.js";
 
@@ -54,6 +54,30 @@ export interface RunMainOptions {
    * ```
    */
   dumpSignal?: NodeJS.Signals | false;
+  /**
+   * A file to write a trace of the program to: every task's running and
+   * blocked time and every cancellation, in Chrome Trace Event Format, which
+   * Perfetto (ui.perfetto.dev) and chrome://tracing open (see `traceToFile` in
+   * `@quartet/core/lowlevel`). The file is complete once the program has
+   * ended, however it ended. Default: no trace (unless the environment has
+   * `QUARTET_TRACE=<file>`).
+   *
+   * @example
+   * ```ts
+   * import { sleep, taskGroup } from "@quartet/core";
+   * import { runMain } from "@quartet/node";
+   *
+   * await runMain(
+   *   () =>
+   *     taskGroup(async (tg) => {
+   *       tg.spawn(() => sleep(100), { name: "fetch" });
+   *       tg.spawn(() => sleep(200), { name: "render" });
+   *     }),
+   *   { trace: "trace.json" }, // then open trace.json in ui.perfetto.dev
+   * );
+   * ```
+   */
+  trace?: string;
 }
 
 /** The exit codes of a process ended by a signal, by shell convention (128 + the signal's number). */
@@ -128,6 +152,10 @@ export async function runMain<T>(main: () => Promise<T> | T, options?: RunMainOp
   const exit = options?.exit ?? true;
   if (typeof exit !== "boolean") throw new TypeError(`runMain() exit must be a boolean; got ${describe(exit)}`);
   const dumpSignal = dumpSignalOf(options);
+  const trace = options?.trace;
+  if (trace !== undefined && (typeof trace !== "string" || trace === "")) {
+    throw new TypeError(`runMain() trace must be a file path (a non-empty string); got ${describe(trace)}`);
+  }
 
   const scope = new CancelScope({ name: "main" });
   let received: HandledSignal | null = null;
@@ -162,6 +190,8 @@ export async function runMain<T>(main: () => Promise<T> | T, options?: RunMainOp
       ),
   }[main.name || "main"]!;
 
+  // Finished when main has ended, or as the process exits (a second signal does not wait).
+  const stopTrace = trace === undefined ? null : traceToFile(trace);
   for (const signal of SIGNALS) process.on(signal, onSignal);
   if (dumpSignal !== null) process.on(dumpSignal, onDump);
   let value: T | undefined;
@@ -174,6 +204,7 @@ export async function runMain<T>(main: () => Promise<T> | T, options?: RunMainOp
     watch.stop();
     for (const signal of SIGNALS) process.off(signal, onSignal);
     if (dumpSignal !== null) process.off(dumpSignal, onDump);
+    await stopTrace?.();
   }
   const signal = received as HandledSignal | null;
   if (!exit) {

@@ -2,7 +2,9 @@
 // process (Node with tsx) and sends it real signals. The programs are started
 // all at once before the tests, since starting Node with tsx is what takes time.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runMain } from "../src/index.js";
@@ -18,8 +20,8 @@ interface Ended {
 }
 
 /** Starts the fixture with `scenario`; `waitFor(text)` resolves once stdout contains it. */
-function start(scenario: string) {
-  const child = spawn(process.execPath, ["--conditions=quartet-source", "--import", "tsx", fixture, scenario], { cwd: root });
+function start(scenario: string, ...args: string[]) {
+  const child = spawn(process.execPath, ["--conditions=quartet-source", "--import", "tsx", fixture, scenario, ...args], { cwd: root });
   let stdout = "";
   let stderr = "";
   const watchers: Array<() => void> = [];
@@ -84,17 +86,24 @@ const SCENARIOS = [
   "dump",
   "dump-off",
   "deadlock",
+  "trace",
 ] as const;
 let programs: Record<(typeof SCENARIOS)[number], ReturnType<typeof start>>;
 
+const directory = mkdtempSync(join(tmpdir(), "quartet-run-main-"));
+const traceFile = join(directory, "trace.json");
+
 beforeAll(() => {
-  programs = Object.fromEntries(SCENARIOS.map((name) => [name, start(name === "cleanup-term" ? "cleanup" : name)])) as typeof programs;
+  programs = Object.fromEntries(
+    SCENARIOS.map((name) => [name, name === "cleanup-term" ? start("cleanup") : name === "trace" ? start(name, traceFile) : start(name)]),
+  ) as typeof programs;
 });
 
 afterAll(async () => {
   // Only if a test failed before its program ended: leave no process behind.
   for (const program of Object.values(programs)) if (program.child.exitCode === null && program.child.signalCode === null) program.child.kill("SIGKILL");
   await Promise.all(Object.values(programs).map((program) => program.ended));
+  rmSync(directory, { recursive: true, force: true });
 });
 
 // Each program starts Node with tsx, all at once: on a small machine the first ones to be waited for take a while.
@@ -237,10 +246,23 @@ describe("runMain", { timeout: 20_000 }, () => {
     expect(stderr).not.toContain("exit watch");
   });
 
+  it("with trace, writes a trace of the program that is complete when it has exited", async () => {
+    const { code } = await programs.trace.ended;
+    expect(code).toBe(0);
+    const { traceEvents } = JSON.parse(readFileSync(traceFile, "utf8")) as { traceEvents: Array<{ name?: string; ph: string; tid?: number; args?: { name?: string } }> };
+    expect(traceEvents.filter((event) => event.name === "process_name").map((event) => event.args!.name)).toEqual(['run (main task "traced")']);
+    const tracks = traceEvents.filter((event) => event.name === "thread_name").map((event) => event.args!.name);
+    expect(tracks).toEqual(expect.arrayContaining(["traced", "worker"]));
+    const begun = traceEvents.filter((event) => event.ph === "B").length;
+    expect(begun).toBeGreaterThan(0);
+    expect(traceEvents.filter((event) => event.ph === "E")).toHaveLength(begun);
+  });
+
   it("rejects bad arguments with a TypeError naming them", async () => {
     await expect(runMain("main" as unknown as () => Promise<void>)).rejects.toThrow(new TypeError('runMain() main must be a function; got "main"'));
     await expect(runMain(async () => {}, { exit: "no" as unknown as boolean })).rejects.toThrow(new TypeError('runMain() exit must be a boolean; got "no"'));
     await expect(runMain(async () => {}, { dumpSignal: true as unknown as false })).rejects.toThrow(new TypeError("runMain() dumpSignal must be a signal name or false; got true"));
+    await expect(runMain(async () => {}, { trace: "" })).rejects.toThrow(new TypeError('runMain() trace must be a file path (a non-empty string); got ""'));
     for (const signal of ["SIGINT", "SIGKILL", "SIGNOPE"]) {
       await expect(runMain(async () => {}, { dumpSignal: signal as NodeJS.Signals })).rejects.toThrow(RangeError);
     }
