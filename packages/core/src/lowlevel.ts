@@ -17,6 +17,7 @@ import { requireOptionalName } from "./core/validate.js";
 export { systemClock, type Clock, type ClockAlarm, type RunHooks } from "./core/runtime.js";
 export type { TaskTree, TaskTreeScope, TaskTreeTask, TaskTreeWait } from "./core/task-tree.js";
 export { addInstrument, type BlockInfo, type Instrument, type ScopeInfo, type TaskInfo } from "./core/instruments.js";
+export { traceToFile } from "./trace.js";
 
 /**
  * A snapshot of the current run (outside any run: of the implicit root) as

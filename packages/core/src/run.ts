@@ -11,6 +11,7 @@ import { Task, noteTaskOf } from "./core/task.js";
 import { DeadlockError } from "./core/errors.js";
 import { instrumentStarted, instruments } from "./core/instruments.js";
 import { formatTree, taskTreeOf } from "./core/task-tree.js";
+import { traceFromEnvironment } from "./trace.js";
 import { describe, requireBoolean, requireFunction, requireOptionalObject } from "./core/validate.js";
 
 /**
@@ -61,6 +62,10 @@ export interface RunOptions {
  * on the system clock); `run()` is for giving a program or a test its own clock,
  * such as a virtual one. Runs do not nest: calling `run()` inside a run throws.
  *
+ * With `QUARTET_TRACE=<file>` in the environment, the first `run()` of the
+ * process starts writing a trace of every task to that file (see `traceToFile`
+ * in `@quartet/core/lowlevel`), finished when the process exits.
+ *
  * @example
  * ```ts
  * import { run, sleep, taskGroup } from "@quartet/core";
@@ -82,6 +87,7 @@ export async function run<T>(main: () => Promise<T> | T, options?: RunOptions): 
     throw new Error("run() was called inside another run(); use taskGroup() or a CancelScope inside the run instead");
   }
   if (options?.debug !== undefined) requireBoolean(options.debug, "run() debug option");
+  traceFromEnvironment(); // QUARTET_TRACE=file: the first run starts a trace of the process
   const runtime = new Runtime(clock);
   if (options?.debug !== undefined) runtime.debug = options.debug;
   const root = new CancelNode();

@@ -147,7 +147,9 @@ export interface ServeHttpOptions {
  *
  * The request's scope is cancelled when the client disconnects before the
  * response is finished, when `requestTimeout` ms have passed, and when its
- * body goes over `maxBodySize`. At that moment the server answers for the
+ * body goes over `maxBodySize`; the `Cancelled` says which in its `origin`
+ * (`kind` `"disconnect"`, `"deadline"`, `"cancel"`, or `"shutdown"` when the
+ * server is shutting down). At that moment the server answers for the
  * request — a 503 (a 413 for a body too large) if no headers were sent yet,
  * else a closed connection, so that a truncated response cannot pass for a
  * whole one — and the request's body stream ends with the cancellation,
@@ -159,6 +161,11 @@ export interface ServeHttpOptions {
  * the error was caused by the request's cancellation (see `onError`). When
  * the handler returns, the response is ended; if the handler left the body
  * unread, the connection is closed after the response rather than drained.
+ *
+ * In the task tree (`taskTree()` in `@quartet/core/lowlevel`, and `runMain`'s
+ * dump on SIGUSR2), each request is a task, and a cancel scope, named after
+ * the request (`GET /report?year=2024`), in the task group "serveHttp
+ * requests" (behind the shielded scope of that name that the shutdown cancels).
  *
  * Clients that take longer than `headersTimeout` to send a request's headers
  * get a 408 and are disconnected (Node's own check).
@@ -214,15 +221,17 @@ export async function serveHttp(
   });
   return serve(
     "serveHttp",
+    "requests",
     server,
     options,
     status,
     (spawn) => {
       server.on("request", (request: IncomingMessage, response: ServerResponse) => {
         // Watching the exchange starts now, before the body arrives and before the task runs.
-        const exchange = new Exchange(request, response, new CancelScope());
+        const name = `${request.method} ${request.url}`;
+        const exchange = new Exchange(request, response, new CancelScope({ name }));
         const task = () => handleRequest(handler, exchange, requestTimeout, maxBodySize, report);
-        if (!spawn(task, `${request.method} ${request.url}`)) {
+        if (!spawn(task, name)) {
           exchange.close();
           respond(response, 503, "the server is shutting down", true);
         }

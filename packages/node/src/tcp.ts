@@ -154,8 +154,10 @@ export interface ServeTcpOptions {
  * connection closed; the server goes on.
  *
  * Cancelling the server stops it accepting connections, gives the handlers in
- * flight `gracePeriod` ms to finish, cancels them, waits for them, and closes
- * every connection. It never returns normally; errors of the server itself
+ * flight `gracePeriod` ms to finish, cancels them (a `Cancelled` whose
+ * `origin.kind` is `"shutdown"`), waits for them, and closes every connection.
+ * In the task tree, each connection is a task named after the peer
+ * (`connection from 127.0.0.1:50312`) in the task group "serveTcp connections". It never returns normally; errors of the server itself
  * (such as `EADDRINUSE`) are thrown.
  *
  * @example
@@ -189,6 +191,7 @@ export async function serveTcp(
   const sockets = new Set<Socket>();
   return serve(
     "serveTcp",
+    "connections",
     server,
     options,
     status,

@@ -217,6 +217,7 @@ describe("serveHttp when the client goes away", () => {
       );
       expect(caught).toBeInstanceOf(Cancelled);
       expect((caught as Cancelled).reason).toBe(DISCONNECTED);
+      expect((caught as Cancelled).origin).toEqual({ kind: "disconnect", scope: "POST /upload" });
       expect(errors).toEqual([]);
     },
   );
@@ -335,6 +336,8 @@ describe("serveHttp shutting down", () => {
       expect(reply.headers.connection).toBe("close");
     });
     expect(caught).toMatchObject({ name: "Cancelled", reason: "serveHttp: the server is shutting down" });
+    expect((caught as Cancelled).origin).toEqual({ kind: "shutdown", scope: "serveHttp requests" });
+    expect((caught as Cancelled).message).toBe('cancelled (shutdown): "serveHttp requests" was cancelled: serveHttp: the server is shutting down');
     expect(errors).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { Cancelled, CancelScope, Event, abortable, currentSignal, run, sleep, sleepForever, taskGroup } from "@quartet/core";
+import { formatTaskTree } from "@quartet/core/lowlevel";
 import { MockClock, waitAllTasksBlocked } from "@quartet/testing";
 import { fromReadable, serveHttp, toWritable, type ServeHttpOptions } from "../src/index.js";
 import { LOCAL, get, withServer } from "./http-helpers.js";
@@ -66,6 +67,7 @@ describe("serveHttp", () => {
     const started = new Event();
     const cleanedUp = new Event();
     let reason: unknown;
+    let origin: unknown;
     let signalAborted = false;
     await withServer(
       async (_request, _response, { signal }) => {
@@ -74,6 +76,7 @@ describe("serveHttp", () => {
           await sleepForever();
         } catch (error) {
           reason = (error as Cancelled).reason;
+          origin = (error as Cancelled).origin;
           throw error;
         } finally {
           signalAborted = signal.aborted;
@@ -91,7 +94,38 @@ describe("serveHttp", () => {
       },
     );
     expect(reason).toBe("the client disconnected before the response was finished");
+    expect(origin).toEqual({ kind: "disconnect", scope: "GET /slow" }); // the request's scope is named after the request
     expect(signalAborted).toBe(true);
+  });
+
+  it("names its tasks, task groups and request scopes, so that the task tree says which request waits in what", async () => {
+    const started = new Event();
+    let tree = "";
+    let reply: Promise<unknown> = Promise.resolve();
+    await withServer(
+      async () => {
+        started.set();
+        await sleepForever();
+      },
+      { requestTimeout: 60_000 },
+      async (port) => {
+        reply = get(port, "/report?year=2024");
+        await started.wait();
+        await waitAllTasksBlocked();
+        tree = formatTaskTree();
+      },
+    );
+    expect(await reply).toMatchObject({ status: 503 }); // the server shut down
+    const lines = tree.split("\n").map((line) => line.replace(/^[\s│├└─]+/, ""));
+    const from = lines.indexOf('task group "serveHttp"');
+    expect(lines.slice(from, from + 4)).toEqual([
+      'task group "serveHttp"',
+      'task "serveHttp handlers" — blocked: wait on Event "serveHttp shutdown"',
+      'cancel scope "serveHttp requests" [shielded]',
+      'task group "serveHttp requests"',
+    ]);
+    expect(lines[from + 4]).toMatch(/^task "GET \/report\?year=2024" — blocked: /);
+    expect(lines[from + 5]).toMatch(/^cancel scope "GET \/report\?year=2024" \[deadline in \d+\.\d s\]$/);
   });
 
   it("aborts foreign calls given the request's signal when the client disconnects", async () => {

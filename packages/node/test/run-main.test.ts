@@ -2,7 +2,9 @@
 // process (Node with tsx) and sends it real signals. The programs are started
 // all at once before the tests, since starting Node with tsx is what takes time.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runMain } from "../src/index.js";
@@ -18,8 +20,8 @@ interface Ended {
 }
 
 /** Starts the fixture with `scenario`; `waitFor(text)` resolves once stdout contains it. */
-function start(scenario: string) {
-  const child = spawn(process.execPath, ["--conditions=quartet-source", "--import", "tsx", fixture, scenario], { cwd: root });
+function start(scenario: string, ...args: string[]) {
+  const child = spawn(process.execPath, ["--conditions=quartet-source", "--import", "tsx", fixture, scenario, ...args], { cwd: root });
   let stdout = "";
   let stderr = "";
   const watchers: Array<() => void> = [];
@@ -27,16 +29,19 @@ function start(scenario: string) {
     stdout += chunk;
     for (const watch of watchers) watch();
   });
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr += chunk;
+    for (const watch of watchers) watch();
+  });
   const ended = new Promise<Ended>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
-  const waitFor = (text: string) =>
+  const waitFor = (text: string, stream: "stdout" | "stderr" = "stdout") =>
     new Promise<void>((resolve, reject) => {
-      const watch = () => stdout.includes(text) && resolve();
+      const watch = () => (stream === "stdout" ? stdout : stderr).includes(text) && resolve();
       watchers.push(watch);
       watch();
-      void ended.then(() => reject(new Error(`the program ended before printing ${JSON.stringify(text)}; stderr: ${stderr}`)));
+      void ended.then(() => reject(new Error(`the program ended before printing ${JSON.stringify(text)} to ${stream}; stderr: ${stderr}`)));
     });
-  return { child, ended, waitFor, stdout: () => stdout };
+  return { child, ended, waitFor, stdout: () => stdout, stderr: () => stderr };
 }
 
 /** The pids printed after `prefix` on a line of `stdout`. */
@@ -66,27 +71,49 @@ async function dead(pid: number): Promise<boolean> {
   return !alive(pid);
 }
 
-const SCENARIOS = ["cleanup", "cleanup-term", "hang", "fail", "success", "no-exit", "no-exit-signal", "orphan", "orphan-group", "exit-with-children", "hostile"] as const;
+const SCENARIOS = [
+  "cleanup",
+  "cleanup-term",
+  "hang",
+  "fail",
+  "success",
+  "no-exit",
+  "no-exit-signal",
+  "orphan",
+  "orphan-group",
+  "exit-with-children",
+  "hostile",
+  "dump",
+  "dump-off",
+  "deadlock",
+  "trace",
+] as const;
 let programs: Record<(typeof SCENARIOS)[number], ReturnType<typeof start>>;
 
+const directory = mkdtempSync(join(tmpdir(), "quartet-run-main-"));
+const traceFile = join(directory, "trace.json");
+
 beforeAll(() => {
-  programs = Object.fromEntries(SCENARIOS.map((name) => [name, start(name === "cleanup-term" ? "cleanup" : name)])) as typeof programs;
+  programs = Object.fromEntries(
+    SCENARIOS.map((name) => [name, name === "cleanup-term" ? start("cleanup") : name === "trace" ? start(name, traceFile) : start(name)]),
+  ) as typeof programs;
 });
 
 afterAll(async () => {
   // Only if a test failed before its program ended: leave no process behind.
   for (const program of Object.values(programs)) if (program.child.exitCode === null && program.child.signalCode === null) program.child.kill("SIGKILL");
   await Promise.all(Object.values(programs).map((program) => program.ended));
+  rmSync(directory, { recursive: true, force: true });
 });
 
 // Each program starts Node with tsx, all at once: on a small machine the first ones to be waited for take a while.
 describe("runMain", { timeout: 20_000 }, () => {
-  it("on SIGINT cancels main, lets its cleanup finish, and exits with 130", async () => {
+  it("on SIGINT cancels main (origin kind \"signal\"), lets its cleanup finish, and exits with 130", async () => {
     const program = programs.cleanup;
     await program.waitFor("ready");
     program.child.kill("SIGINT");
     const { code, stdout, stderr } = await program.ended;
-    expect(stdout).toBe("ready\ncancelled: SIGINT\ncleanup finished\n");
+    expect(stdout).toBe("ready\ncancelled: SIGINT (origin signal)\ncleanup finished\n");
     expect(stderr).toBe("");
     expect(code).toBe(130);
   });
@@ -96,7 +123,7 @@ describe("runMain", { timeout: 20_000 }, () => {
     await program.waitFor("ready");
     program.child.kill("SIGTERM");
     const { code, stdout } = await program.ended;
-    expect(stdout).toBe("ready\ncancelled: SIGTERM\ncleanup finished\n");
+    expect(stdout).toBe("ready\ncancelled: SIGTERM (origin signal)\ncleanup finished\n");
     expect(code).toBe(143);
   });
 
@@ -182,8 +209,62 @@ describe("runMain", { timeout: 20_000 }, () => {
     expect(await dead(child!)).toBe(true);
   });
 
+  it("on SIGUSR2 prints the task tree to stderr and goes on running", async () => {
+    const program = programs.dump;
+    await program.waitFor("ready");
+    program.child.kill("SIGUSR2");
+    await program.waitFor('task "worker"', "stderr");
+    const dump = program.stderr();
+    expect(dump).toContain(`SIGUSR2: the task tree of process ${program.child.pid}:\ntask "server" — blocked`);
+    expect(dump).toMatch(/task group "runMain"\n\s+└─ cancel scope "main"\n\s+└─ task group "workers"\n\s+└─ task "worker" — blocked: receive on channel "jobs"\n/);
+    expect(dump).not.toContain("exit watch"); // runMain's own task is left out
+    program.child.kill("SIGUSR2"); // and again: the program is still there
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(program.child.exitCode).toBe(null);
+    program.child.kill("SIGINT");
+    const { code, stderr } = await program.ended;
+    expect(code).toBe(130);
+    expect(stderr.match(/SIGUSR2: the task tree/g)).toHaveLength(2);
+  });
+
+  it("with dumpSignal: false leaves SIGUSR2 alone (its default action ends the process)", async () => {
+    const program = programs["dump-off"];
+    await program.waitFor("ready");
+    program.child.kill("SIGUSR2");
+    const { signal, stderr } = await program.ended;
+    expect(signal).toBe("SIGUSR2");
+    expect(stderr).toBe("");
+  });
+
+  it("when every task is blocked for good, prints the DeadlockError with the task tree after the cleanup, and exits with 1", async () => {
+    const { code, stdout, stderr } = await programs.deadlock.ended;
+    expect(code).toBe(1);
+    expect(stdout).toBe("waiter cleaned up\n");
+    expect(stderr).toMatch(/^DeadlockError: deadlock: every task of the run is blocked in a Quartet operation and nothing can wake them\ntask "app" — blocked: receive on channel "jobs"\n/);
+    expect(stderr).toContain('task "waiter" — blocked: wait on Event "never"');
+    expect(stderr).toContain('\n└─ task group "runMain"\n   └─ cancel scope "main"\n');
+    expect(stderr).not.toContain("exit watch");
+  });
+
+  it("with trace, writes a trace of the program that is complete when it has exited", async () => {
+    const { code } = await programs.trace.ended;
+    expect(code).toBe(0);
+    const { traceEvents } = JSON.parse(readFileSync(traceFile, "utf8")) as { traceEvents: Array<{ name?: string; ph: string; tid?: number; args?: { name?: string } }> };
+    expect(traceEvents.filter((event) => event.name === "process_name").map((event) => event.args!.name)).toEqual(['run (main task "traced")']);
+    const tracks = traceEvents.filter((event) => event.name === "thread_name").map((event) => event.args!.name);
+    expect(tracks).toEqual(expect.arrayContaining(["traced", "worker"]));
+    const begun = traceEvents.filter((event) => event.ph === "B").length;
+    expect(begun).toBeGreaterThan(0);
+    expect(traceEvents.filter((event) => event.ph === "E")).toHaveLength(begun);
+  });
+
   it("rejects bad arguments with a TypeError naming them", async () => {
     await expect(runMain("main" as unknown as () => Promise<void>)).rejects.toThrow(new TypeError('runMain() main must be a function; got "main"'));
     await expect(runMain(async () => {}, { exit: "no" as unknown as boolean })).rejects.toThrow(new TypeError('runMain() exit must be a boolean; got "no"'));
+    await expect(runMain(async () => {}, { dumpSignal: true as unknown as false })).rejects.toThrow(new TypeError("runMain() dumpSignal must be a signal name or false; got true"));
+    await expect(runMain(async () => {}, { trace: "" })).rejects.toThrow(new TypeError('runMain() trace must be a file path (a non-empty string); got ""'));
+    for (const signal of ["SIGINT", "SIGKILL", "SIGNOPE"]) {
+      await expect(runMain(async () => {}, { dumpSignal: signal as NodeJS.Signals })).rejects.toThrow(RangeError);
+    }
   });
 });

@@ -207,7 +207,7 @@ describe("serveTcp", () => {
           await sleepForever();
         }
       } catch (error) {
-        if (isCancelled(error)) log.push(`${name} cancelled: ${(error as Cancelled).reason}`);
+        if (isCancelled(error)) log.push(`${name} cancelled (${(error as Cancelled).origin.kind} of "${(error as Cancelled).origin.scope}"): ${(error as Cancelled).reason}`);
         throw error;
       }
     };
@@ -228,7 +228,7 @@ describe("serveTcp", () => {
       expect(await readAll(slow)).toBe(""); // closed once the grace period is over
       expect(performance.now() - cancelledAt).toBeGreaterThanOrEqual(99);
     });
-    expect(log).toEqual(["quick finished", "slow cancelled: serveTcp: the server is shutting down"]);
+    expect(log).toEqual(["quick finished", 'slow cancelled (shutdown of "serveTcp connections"): serveTcp: the server is shutting down']);
   });
 
   it("throws the listen error (EADDRINUSE) from start()", async () => {

@@ -17,6 +17,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { TimeoutError, isCancelled, type CancelScope, type Cancelled } from "@quartet/core";
+import { cancelWithOrigin } from "@quartet/core/lowlevel";
 import { BodyTooLargeError } from "../errors.js";
 import { inCauseChain, isClosedStreamError } from "./cancellation.js";
 
@@ -104,7 +105,7 @@ export class Exchange {
   readonly #onClose = (): void => {
     if (this.response.writableFinished) return;
     this.#disconnected = true;
-    this.scope.cancel(DISCONNECTED);
+    cancelWithOrigin(this.scope, "disconnect", DISCONNECTED);
   };
 
   readonly #takeOver = (): void => {

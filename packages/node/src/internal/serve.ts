@@ -7,6 +7,7 @@
 
 import type { AddressInfo, Server } from "node:net";
 import { CancelScope, Event, isCancelled, moveOnAfter, taskGroup, type TaskGroup, type TaskStatus } from "@quartet/core";
+import { cancelWithOrigin } from "@quartet/core/lowlevel";
 import { waitForEvent } from "./events.js";
 import { describe, requireOptionalDuration, requireOptionalFunction, requireOptionalString, requirePort, requireObject } from "./validate.js";
 
@@ -36,29 +37,32 @@ export type SpawnHandler = (fn: () => Promise<void>, name: string) => boolean;
 
 /**
  * Runs `server` until the calling task is cancelled or the server fails.
- * `accept(spawn)` installs the server's listeners before it starts listening;
+ * `what` names the server and `handled` what its handlers handle ("requests",
+ * "connections"), for the task tree. `accept(spawn)` installs the server's listeners before it starts listening;
  * `closeAll()` closes every connection that is left at the end.
  *
  * Handlers run in a task group behind a shield, so that cancelling the server
  * does not reach them at once: on cancellation the server stops accepting,
  * gives them `gracePeriod` ms to finish, then cancels them, waits for them, and
  * closes every connection. A failure (of the server, or an error a handler lets
- * out) cancels them at once and is thrown.
+ * out) cancels them at once and is thrown. The shutdown's cancellation has
+ * the origin kind "shutdown".
  */
 export async function serve(
   what: string,
+  handled: string,
   server: Server,
   options: ListenOptions,
   status: TaskStatus<AddressInfo>,
   accept: (spawn: SpawnHandler) => void,
   closeAll: () => void,
 ): Promise<never> {
-  const handlers = new CancelScope({ shield: true });
+  const handlers = new CancelScope({ shield: true, name: `${what} ${handled}` });
   let group: TaskGroup | null = null;
   let accepting = true;
-  const opened = new Event();
-  const stopping = new Event();
-  const handlersDone = new Event();
+  const opened = new Event({ name: `${what} listening` });
+  const stopping = new Event({ name: `${what} shutdown` });
+  const handlersDone = new Event({ name: `${what} ${handled} done` });
   accept((fn, name) => {
     if (group === null || !accepting) return false;
     group.spawn(fn, { name });
@@ -70,15 +74,18 @@ export async function serve(
         async () => {
           try {
             await handlers.run(() =>
-              taskGroup(async (handlerGroup) => {
-                group = handlerGroup;
-                opened.set();
-                try {
-                  await stopping.wait();
-                } finally {
-                  group = null; // from here on, new work is turned away; the group waits for what runs
-                }
-              }),
+              taskGroup(
+                async (handlerGroup) => {
+                  group = handlerGroup;
+                  opened.set();
+                  try {
+                    await stopping.wait();
+                  } finally {
+                    group = null; // from here on, new work is turned away; the group waits for what runs
+                  }
+                },
+                { name: `${what} ${handled}` },
+              ),
             );
           } finally {
             handlersDone.set();
@@ -101,9 +108,9 @@ export async function serve(
         stopping.set();
         const grace = options.gracePeriod ?? 0;
         if (!failed && grace > 0) await moveOnAfter(grace, () => handlersDone.wait(), { shield: true });
-        handlers.cancel(`${what}: the server is shutting down`);
+        cancelWithOrigin(handlers, "shutdown", `${what}: the server is shutting down`);
       }
-    });
+    }, { name: what });
   } finally {
     closeAll();
   }
