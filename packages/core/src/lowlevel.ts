@@ -269,7 +269,8 @@ export interface ParkedTask<T> {
  * `wait_task_rescheduled`): returns a {@link ParkedTask} to hand to whoever will
  * wake it, and whose `promise` the task awaits. Cancellation of the calling scope
  * takes the task out first — `onAbort` runs (to remove it from any queue it
- * joined; it must not throw) and `promise` rejects with `Cancelled`. Throws
+ * joined; it must not throw) and `promise` rejects with `Cancelled`. `waitsFor`
+ * says what the task waits for, for the task tree and instruments. Throws
  * `Cancelled` at once if the scope is already cancelled, so it is a checkpoint.
  *
  * @example
@@ -282,17 +283,39 @@ export interface ParkedTask<T> {
  * console.log(await parked.promise); // "hello"
  * ```
  */
-/** What a task parked by `parkCurrentTask()` waits in, for the task tree. */
+/**
+ * What a task parked by {@link parkCurrentTask} waits for, as the task tree and
+ * instruments show it: `operation` on `object` `"name"`.
+ *
+ * @example
+ * ```ts
+ * import { parkCurrentTask, type ParkedWait } from "@quartet/core/lowlevel";
+ * const waitsFor: ParkedWait = { operation: "wait for", object: "event", name: "close" };
+ * const parked = parkCurrentTask<void>(undefined, waitsFor); // shows as: wait for on event "close"
+ * parked.wake();
+ * await parked.promise;
+ * ```
+ */
+export interface ParkedWait {
+  readonly operation: string;
+  readonly object?: string;
+  readonly name?: string;
+}
+
+/** What a task parked by `parkCurrentTask()` without saying what for waits in, for the task tree. */
 const PARKED = Object.freeze({ operation: "parked", object: "parkCurrentTask()" });
 
-export function parkCurrentTask<T = void>(onAbort?: (parked: ParkedTask<T>) => void): ParkedTask<T> {
+export function parkCurrentTask<T = void>(onAbort?: (parked: ParkedTask<T>) => void, waitsFor?: ParkedWait): ParkedTask<T> {
   if (onAbort !== undefined && typeof onAbort !== "function") {
     throw new TypeError(`parkCurrentTask() onAbort must be a function if given; got ${typeof onAbort}`);
+  }
+  if (waitsFor !== undefined && (waitsFor === null || typeof waitsFor !== "object" || typeof waitsFor.operation !== "string")) {
+    throw new TypeError("parkCurrentTask() waitsFor must be an object with an operation string if given");
   }
   const context = current();
   context.task.checkpoints++;
   if (context.node.effective !== null) throw context.node.effective;
   const waiter = new Waiter<T>(context, onAbort ?? null);
-  waiter.owner = PARKED;
+  waiter.owner = waitsFor === undefined ? PARKED : Object.freeze({ ...waitsFor });
   return waiter.announce();
 }

@@ -128,13 +128,17 @@ export async function run<T>(main: () => Promise<T> | T, options?: RunOptions): 
 /**
  * Watches a run for a deadlock: when the process is about to exit ('beforeExit':
  * the event loop has nothing left to do) while every task of the run is blocked
- * in a Quartet operation, nothing can ever wake them. The run is then cancelled
- * with a DeadlockError holding the task tree, so cleanup runs; if the process is
- * about to exit again with the run still pending (its cleanup deadlocked too),
- * the run is abandoned and rejects at once.
+ * in a Quartet operation, nothing can ever wake them. Another 'beforeExit'
+ * listener may still schedule work that wakes them, so the watch turns the event
+ * loop once more and decides at the next 'beforeExit': if nothing happened in
+ * between, the run is cancelled with a DeadlockError holding the task tree, so
+ * cleanup runs; if the cleanup deadlocks too, the run is abandoned and rejects
+ * at once.
  */
 class DeadlockWatch {
   error: DeadlockError | null = null;
+  /** The run's generation when a deadlock was suspected at the last 'beforeExit', or -1. */
+  #suspected = -1;
   readonly #root: CancelNode;
   readonly #runtime: Runtime;
   #abandon: (error: unknown) => void = () => {};
@@ -155,7 +159,16 @@ class DeadlockWatch {
   /** The process is about to exit. */
   check(): void {
     const runtime = this.#runtime;
-    if (runtime.tasksLiving === 0 || runtime.tasksBlocked !== runtime.tasksLiving) return;
+    if (runtime.tasksLiving === 0 || runtime.tasksBlocked !== runtime.tasksLiving) {
+      this.#suspected = -1;
+      return;
+    }
+    if (this.#suspected !== runtime.generation) {
+      this.#suspected = runtime.generation;
+      setImmediate(noop); // one more turn of the event loop, for work other listeners scheduled
+      return;
+    }
+    this.#suspected = -1;
     if (this.error !== null) {
       this.#abandon(this.error);
       return;
@@ -163,12 +176,17 @@ class DeadlockWatch {
     const tree = formatTree(taskTreeOf(this.#root, runtime));
     this.error = new DeadlockError(`deadlock: every task of the run is blocked in a Quartet operation and nothing can wake them\n${tree}`);
     this.#root.cancel(this.error, "deadlock");
+    // The cleanup runs from promise jobs; a macrotask makes sure the event loop turns again, so
+    // that 'beforeExit' comes again if the cleanup deadlocks too.
+    setImmediate(noop);
   }
 
   stop(): void {
     unwatchExit(this);
   }
 }
+
+function noop(): void {}
 
 /** The runs being watched, and the one 'beforeExit' listener that checks them. */
 const watched = new Set<DeadlockWatch>();

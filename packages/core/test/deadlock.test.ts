@@ -22,7 +22,12 @@ function runFixture(scenario: string): Promise<Ended> {
   return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
 }
 
-const programs = { outside: runFixture("outside-run"), run: runFixture("run") };
+const programs = {
+  outside: runFixture("outside-run"),
+  run: runFixture("run"),
+  rescued: runFixture("rescued"),
+  cleanupDeadlocks: runFixture("cleanup-deadlocks"),
+};
 
 describe("a deadlock", { timeout: 20_000 }, () => {
   it("outside any run(): prints which task waits in what before Node exits with 13", async () => {
@@ -32,6 +37,17 @@ describe("a deadlock", { timeout: 20_000 }, () => {
     expect(stderr).toMatch(
       /^Quartet: deadlock outside any run\(\): Node is about to exit while these tasks wait in Quartet operations that nothing can wake:\ntask "<root>" — blocked: wait on Event "never"\n/,
     );
+  });
+
+  it("is not reported when another 'beforeExit' listener schedules the work that wakes the tasks", async () => {
+    const { code, stdout, stderr } = await programs.rescued;
+    expect({ code, stdout, stderr }).toEqual({ code: 0, stdout: "woken by the other listener\n", stderr: "" });
+  });
+
+  it("whose cleanup deadlocks too: run() gives up on the cleanup and rejects with the DeadlockError", async () => {
+    const { code, stdout } = await programs.cleanupDeadlocks;
+    expect(code).toBe(0);
+    expect(stdout).toBe("cleanup waits, shielded, for another event nobody sets\nrun() rejected with DeadlockError\n");
   });
 
   it("in a run(): cancels the run with a DeadlockError holding the task tree, lets the cleanup run, and rejects with it", async () => {

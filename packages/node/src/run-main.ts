@@ -6,9 +6,9 @@
 
 import { constants } from "node:os";
 import { inspect } from "node:util";
-import { CancelScope, run, taskGroup } from "@quartet/core";
+import { CancelScope, run } from "@quartet/core";
 import { cancelWithOrigin, formatTaskTree, tasksOfError, traceToFile } from "@quartet/core/lowlevel";
-import { ExitWatch, withoutWatch } from "./internal/exit-watch.js";
+import { ExitWatch } from "./internal/exit-watch.js";
 import { describe, requireFunction, requireOptionalObject } from "./internal/validate.js";
 
 /**
@@ -172,22 +172,14 @@ export async function runMain<T>(main: () => Promise<T> | T, options?: RunMainOp
   const watch = new ExitWatch();
   const onDump = (): void => {
     const hooks = watch.hooks;
-    if (hooks !== null) process.stderr.write(`\n${dumpSignal}: the task tree of process ${process.pid}:\n${formatTaskTree(withoutWatch(hooks.taskTree()))}\n`);
+    if (hooks !== null) process.stderr.write(`\n${dumpSignal}: the task tree of process ${process.pid}:\n${formatTaskTree(hooks.taskTree())}\n`);
   };
   // run() names its root task after the function it runs: keep main's name for "in task: …".
   const root = {
-    [main.name || "main"]: () =>
-      taskGroup(
-        async (tg) => {
-          tg.spawn(watch.task);
-          try {
-            return await scope.run(() => main());
-          } finally {
-            watch.stop();
-          }
-        },
-        { name: "runMain" },
-      ),
+    [main.name || "main"]: async () => {
+      watch.capture();
+      return await scope.run(() => main());
+    },
   }[main.name || "main"]!;
 
   // Finished when main has ended, or as the process exits (a second signal does not wait).

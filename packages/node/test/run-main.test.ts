@@ -216,7 +216,7 @@ describe("runMain", { timeout: 20_000 }, () => {
     await program.waitFor('task "worker"', "stderr");
     const dump = program.stderr();
     expect(dump).toContain(`SIGUSR2: the task tree of process ${program.child.pid}:\ntask "server" — blocked`);
-    expect(dump).toMatch(/task group "runMain"\n\s+└─ cancel scope "main"\n\s+└─ task group "workers"\n\s+└─ task "worker" — blocked: receive on channel "jobs"\n/);
+    expect(dump).toMatch(/\n└─ cancel scope "main"\n\s+└─ task group "workers"\n\s+└─ task "worker" — blocked: receive on channel "jobs"\n/);
     expect(dump).not.toContain("exit watch"); // runMain's own task is left out
     program.child.kill("SIGUSR2"); // and again: the program is still there
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -242,7 +242,7 @@ describe("runMain", { timeout: 20_000 }, () => {
     expect(stdout).toBe("waiter cleaned up\n");
     expect(stderr).toMatch(/^DeadlockError: deadlock: every task of the run is blocked in a Quartet operation and nothing can wake them\ntask "app" — blocked: receive on channel "jobs"\n/);
     expect(stderr).toContain('task "waiter" — blocked: wait on Event "never"');
-    expect(stderr).toContain('\n└─ task group "runMain"\n   └─ cancel scope "main"\n');
+    expect(stderr).toContain('\n└─ cancel scope "main"\n');
     expect(stderr).not.toContain("exit watch");
   });
 

@@ -382,6 +382,11 @@ export class Runtime {
     }
   }
 
+  /** Changes whenever a task is created, ends, blocks or unblocks: equal values mean nothing happened in between. */
+  get generation(): number {
+    return this.#generation;
+  }
+
   whenIdle(callback: () => void, cushion = 0): () => void {
     const request: IdleRequest = { callback, cushion, generation: -1, timer: undefined };
     const requests = (this.#idleRequests ??= new Set());

@@ -24,7 +24,7 @@ export function waitForEvent(emitter: EventEmitter, names: readonly string[]): P
   const remove = (): void => {
     for (const [name, listener] of listeners) emitter.off(name, listener);
   };
-  const parked = parkCurrentTask<Emitted>(remove);
+  const parked = parkCurrentTask<Emitted>(remove, { operation: `wait for '${names.join("' or '")}'`, object: emitter.constructor?.name || "EventEmitter" });
   for (const name of names) {
     const listener = (...args: unknown[]): void => {
       remove();
@@ -49,7 +49,7 @@ export function waitForCloseWithin(streams: readonly EventEmitter[], ms: number)
     clearTimeout(timer);
     for (const stream of open) stream.off("close", onClose);
   };
-  const parked = parkCurrentTask<void>(remove);
+  const parked = parkCurrentTask<void>(remove, { operation: "wait for streams to close" });
   let waiting = open.length;
   const done = (): void => {
     remove();
@@ -70,7 +70,9 @@ export function waitForCloseWithin(streams: readonly EventEmitter[], ms: number)
 /** Parks the calling task for `ms` real milliseconds (0: until the event loop's next turn, after pending I/O). A checkpoint. */
 export function sleepReal(ms: number): Promise<void> {
   let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
-  const parked = parkCurrentTask<void>(() => (ms === 0 ? clearImmediate(timer as NodeJS.Immediate) : clearTimeout(timer as NodeJS.Timeout)));
+  const parked = parkCurrentTask<void>(() => (ms === 0 ? clearImmediate(timer as NodeJS.Immediate) : clearTimeout(timer as NodeJS.Timeout)), {
+    operation: `sleep ${ms} ms of real time`,
+  });
   timer = ms === 0 ? setImmediate(() => parked.wake()) : setTimeout(() => parked.wake(), ms);
   return parked.promise;
 }
