@@ -265,25 +265,6 @@ export interface ParkedTask<T> {
 }
 
 /**
- * Blocks the calling task in a custom Quartet operation (trio's
- * `wait_task_rescheduled`): returns a {@link ParkedTask} to hand to whoever will
- * wake it, and whose `promise` the task awaits. Cancellation of the calling scope
- * takes the task out first — `onAbort` runs (to remove it from any queue it
- * joined; it must not throw) and `promise` rejects with `Cancelled`. `waitsFor`
- * says what the task waits for, for the task tree and instruments. Throws
- * `Cancelled` at once if the scope is already cancelled, so it is a checkpoint.
- *
- * @example
- * ```ts
- * import { parkCurrentTask, type ParkedTask } from "@quartet/core/lowlevel";
- * const queue: ParkedTask<string>[] = [];
- * setTimeout(() => queue.shift()?.wake("hello"), 10);
- * const parked = parkCurrentTask<string>((p) => queue.splice(queue.indexOf(p), 1));
- * queue.push(parked);
- * console.log(await parked.promise); // "hello"
- * ```
- */
-/**
  * What a task parked by {@link parkCurrentTask} waits for, as the task tree and
  * instruments show it: `operation` on `object` `"name"`.
  *
@@ -305,6 +286,25 @@ export interface ParkedWait {
 /** What a task parked by `parkCurrentTask()` without saying what for waits in, for the task tree. */
 const PARKED = Object.freeze({ operation: "parked", object: "parkCurrentTask()" });
 
+/**
+ * Blocks the calling task in a custom Quartet operation (trio's
+ * `wait_task_rescheduled`): returns a {@link ParkedTask} to hand to whoever will
+ * wake it, and whose `promise` the task awaits. Cancellation of the calling scope
+ * takes the task out first — `onAbort` runs (to remove it from any queue it
+ * joined; it must not throw) and `promise` rejects with `Cancelled`. `waitsFor`
+ * says what the task waits for, for the task tree and instruments. Throws
+ * `Cancelled` at once if the scope is already cancelled, so it is a checkpoint.
+ *
+ * @example
+ * ```ts
+ * import { parkCurrentTask, type ParkedTask } from "@quartet/core/lowlevel";
+ * const queue: ParkedTask<string>[] = [];
+ * setTimeout(() => queue.shift()?.wake("hello"), 10);
+ * const parked = parkCurrentTask<string>((p) => queue.splice(queue.indexOf(p), 1));
+ * queue.push(parked);
+ * console.log(await parked.promise); // "hello"
+ * ```
+ */
 export function parkCurrentTask<T = void>(onAbort?: (parked: ParkedTask<T>) => void, waitsFor?: ParkedWait): ParkedTask<T> {
   if (onAbort !== undefined && typeof onAbort !== "function") {
     throw new TypeError(`parkCurrentTask() onAbort must be a function if given; got ${typeof onAbort}`);
