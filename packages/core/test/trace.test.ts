@@ -149,6 +149,7 @@ describe("traceToFile", () => {
       expect.arrayContaining(['wait for started() on task "service"', 'wait for children on task group "fetchers"', 'wait for children on task group "outer"']),
     );
     expect(blockedOf("fetch-a")).toEqual(["sleep"]);
+    expect(blockedOf("service-worker")).toEqual(['wait on Event "ready"']); // a queue's waiter says what it waits on
     expect(blockedOf("service")[0]).toBe("sleep");
     const sleepEvent = events.find((event) => event.ph === "B" && event.tid === tidOf(events, "fetch-a") && event.name === "sleep")!;
     expect(sleepEvent).toMatchObject({ cat: "blocked", args: { operation: "sleep" } });
