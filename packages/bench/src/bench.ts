@@ -170,11 +170,9 @@ interface Result {
 /** The size a peer runs at: the full size unless the scenario lowers it for that peer. */
 function sizeFor(meta: Scenario, runner: Runner): number {
   if (quick) return meta.size.quick;
-  // Debugging captures a stack per blocking operation (tens of µs): a per-item scenario runs at a
-  // twentieth of its size then, which per-item units keep comparable. Totals and metrics keep theirs.
-  if (runner.column === "quartet (debug)" && meta.headline.kind === "time" && meta.headline.per !== undefined) {
-    return Math.max(meta.size.quick, Math.round(meta.size.full / 20));
-  }
+  // Debugging captures a stack per blocking operation: scenarios where every item blocks say how
+  // far to scale down then (per-item units keep the numbers comparable).
+  if (runner.column === "quartet (debug)" && meta.size.debug !== undefined) return meta.size.debug;
   return meta.size.peers?.[runner.peer] ?? meta.size.full;
 }
 
