@@ -137,8 +137,11 @@ export function withTaskTreeOnTimeout(body: () => unknown, options?: TaskTreeOnT
       if (why === null) return;
       const tree = hooks === null ? "(the run had not started)" : formatTaskTree(withoutWrapper((hooks as RunHooks).taskTree()));
       const text = `${why}; its tasks were:\n${tree}`;
-      report(text);
-      cancelWithOrigin(scope, "timeout", why);
+      try {
+        report(text);
+      } finally {
+        cancelWithOrigin(scope, "timeout", why); // also if a report of the user's threw
+      }
       // Let the cancelled body clean up, for part of the margin; a body that ignores its cancellation is left behind.
       let grace: ReturnType<typeof setTimeout> | undefined;
       const cleaned = await Promise.race([

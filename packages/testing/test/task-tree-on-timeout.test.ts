@@ -150,6 +150,21 @@ describe("withTaskTreeOnTimeout", () => {
     await done;
   });
 
+  it("a report that throws fails the test with its error, and the body is still cancelled", async () => {
+    const broken = new Error("cannot write the report");
+    const cleanedUp: string[] = [];
+    const test = withTaskTreeOnTimeout(hangingBody(cleanedUp), {
+      timeout: 20,
+      margin: 10,
+      report: () => {
+        throw broken;
+      },
+    });
+    await expect(test()).rejects.toBe(broken);
+    await new Promise((resolve) => setImmediate(resolve)); // the cancelled body's cleanup
+    expect(cleanedUp).toEqual(["stuck"]);
+  });
+
   it("rejects bad arguments with TypeError and RangeError", () => {
     expect(() => withTaskTreeOnTimeout("body" as never)).toThrow(TypeError);
     expect(() => withTaskTreeOnTimeout(async () => {}, null as never)).toThrow(TypeError);
