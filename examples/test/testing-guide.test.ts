@@ -170,9 +170,9 @@ describe("the testing guide", () => {
   }
 
   it("says where a hanging test hangs", async () => {
-    const hangingTest = withTaskTreeOnTimeout(askServer, { timeout: 100, report: () => {} });
+    const hangingTest = withTaskTreeOnTimeout(askServer, { timeout: 200, margin: 150, report: () => {} });
     const error = await hangingTest().catch((error: unknown) => error as Error);
-    expect(error?.message).toMatch(/^test timed out after 90 ms; its tasks were:\n/);
+    expect(error?.message).toMatch(/^test timed out after 50 ms; its tasks were:\n/);
     expect(error?.message).toMatch(/task "client" — blocked: receive on channel "replies", for \d+ ms, at .*testing-guide\.test\.ts:\d+:\d+/);
   });
   // #endregion
