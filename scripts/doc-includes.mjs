@@ -35,11 +35,12 @@ function region(file, name) {
   return body.map((l) => l.slice(indent)).join("\n");
 }
 
-const INCLUDE = /<!-- include: ([^#\s]+)(?:#(\S+))? -->\n```(\w*)\n([\s\S]*?)\n```/g;
+// (An empty block is matched too, so that it is filled in rather than skipped.)
+const INCLUDE = /<!-- include: ([^#\s]+)(?:#(\S+))? -->\n```(\w*)\n(?:```|([\s\S]*?)\n```)/g;
 let stale = 0;
 for (const file of [join(root, "README.md"), ...markdownFiles(join(root, "docs"))]) {
   const text = readFileSync(file, "utf8");
-  const updated = text.replace(INCLUDE, (whole, path, name, lang, body) => {
+  const updated = text.replace(INCLUDE, (whole, path, name, lang, body = "") => {
     const wanted = region(path, name);
     if (wanted === body) return whole;
     stale++;

@@ -2,8 +2,8 @@
 // and runs here as a test in CI.
 // #region imports
 import { describe, expect, it } from "vitest";
-import { TimeoutError, failAfter, now, run, sleep, sleepForever, taskGroup } from "@quartet/core";
-import { MockClock, Sequencer, assertCheckpoints, assertNoCheckpoints, waitAllTasksBlocked } from "@quartet/testing";
+import { TimeoutError, failAfter, now, openMemoryChannel, run, sleep, sleepForever, taskGroup } from "@quartet/core";
+import { MockClock, Sequencer, assertCheckpoints, assertNoCheckpoints, waitAllTasksBlocked, withTaskTreeOnTimeout } from "@quartet/testing";
 // #endregion
 
 // #region code-under-test
@@ -132,6 +132,48 @@ describe("the testing guide", () => {
       // A hit never yields: callers may rely on it not being interrupted.
       await assertNoCheckpoints(() => cache.get("a", async () => "unused"));
     }, { clock: new MockClock({ autojumpThreshold: 0 }) });
+  });
+  // #endregion
+
+  // #region task-tree-on-timeout
+  it(
+    "retries until the service answers",
+    withTaskTreeOnTimeout(
+      async () => {
+        let calls = 0;
+        const result = await withRetry(async () => (++calls < 3 ? Promise.reject(new Error("busy")) : "ok"), 5);
+        expect(result).toBe("ok");
+      },
+      { clock: new MockClock({ autojumpThreshold: 0 }) },
+    ),
+  );
+  // #endregion
+
+  // #region hanging-test
+  /** A request–reply exchange in which the server never answers: the test would hang. */
+  async function askServer(): Promise<void> {
+    const [sendRequest, receiveRequest] = openMemoryChannel<string>(0, { name: "requests" });
+    const [, receiveReply] = openMemoryChannel<string>(0, { name: "replies" });
+    await taskGroup(
+      async (tg) => {
+        tg.spawn(async () => void (await receiveRequest.receive()), { name: "server" }); // takes the request, never replies
+        tg.spawn(
+          async () => {
+            await sendRequest.send("GET /config");
+            await receiveReply.receive();
+          },
+          { name: "client" },
+        );
+      },
+      { name: "exchange" },
+    );
+  }
+
+  it("says where a hanging test hangs", async () => {
+    const hangingTest = withTaskTreeOnTimeout(askServer, { timeout: 200, margin: 150, report: () => {} });
+    const error = await hangingTest().catch((error: unknown) => error as Error);
+    expect(error?.message).toMatch(/^test timed out after 50 ms; its tasks were:\n/);
+    expect(error?.message).toMatch(/task "client" — blocked: receive on channel "replies", for \d+ ms, at .*testing-guide\.test\.ts:\d+:\d+/);
   });
   // #endregion
 });

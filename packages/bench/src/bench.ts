@@ -10,20 +10,35 @@
  *   pnpm bench --only a,b      only these scenarios
  *   pnpm bench --reps 3        repetitions per peer
  *   pnpm bench --node PATH     run on this Node only (repeatable)
+ *   pnpm bench --peers a,b     only these peers (raw, quartet, effection, effect)
+ *
+ * The cost of Quartet's diagnostics: each mode is one more column, interleaved with the others.
+ *
+ *   pnpm bench --quartet-modes plain,debug,instrument
+ *                              quartet also with debugging on (QUARTET_DEBUG=1) and with a no-op
+ *                              instrument installed (every method), next to plain quartet
+ *   pnpm bench --baseline DIR  quartet also as of another checkout of the repository (its
+ *                              packages/core/src), e.g. `git archive <commit> packages/core | tar -x -C DIR`
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 import type { Scenario } from "./scenario.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = join(here, "../../..");
 const PEERS = ["raw", "quartet", "effection", "effect"] as const;
 type PeerName = (typeof PEERS)[number];
+/** How the quartet peer can run besides plainly: the cost of its diagnostics. */
+const MODES = ["plain", "debug", "instrument"] as const;
+type Mode = (typeof MODES)[number];
+/** A column of the report: a peer, run in a mode or from a baseline checkout. */
+type Column = PeerName | "quartet (debug)" | "quartet (instrumented)" | "quartet (baseline)";
+const COLUMN_OF_MODE: Record<Mode, Column> = { plain: "quartet", debug: "quartet (debug)", instrument: "quartet (instrumented)" };
 
 const { values: args } = parseArgs({
   options: {
@@ -33,8 +48,24 @@ const { values: args } = parseArgs({
     node: { type: "string", multiple: true },
     out: { type: "string" },
     "write-docs": { type: "boolean", default: false },
+    peers: { type: "string" },
+    "quartet-modes": { type: "string" },
+    baseline: { type: "string" },
   },
 });
+function listOption<T extends string>(value: string | undefined, allowed: readonly T[], what: string): T[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value.split(",").filter(Boolean);
+  for (const item of items) if (!allowed.includes(item as T)) throw new Error(`--${what}: unknown ${JSON.stringify(item)}; one of ${allowed.join(", ")}`);
+  return items as T[];
+}
+const peersWanted = listOption(args.peers, PEERS, "peers") ?? [...PEERS];
+const modes = listOption(args["quartet-modes"], MODES, "quartet-modes") ?? ["plain"];
+// A relative path is taken from where `pnpm bench` was typed (pnpm runs this script in packages/bench).
+const baseline = args.baseline === undefined ? undefined : resolve(process.env.INIT_CWD ?? process.cwd(), args.baseline);
+if (baseline !== undefined && !existsSync(join(baseline, "packages/core/src/index.ts"))) {
+  throw new Error(`--baseline ${args.baseline}: no packages/core/src/index.ts there`);
+}
 const quick = args.quick!;
 const reps = Number(args.reps ?? (quick ? 1 : 5));
 const node24 = join(root, "tools/runtimes/node_modules/node/bin/node");
@@ -42,17 +73,35 @@ const nodes = args.node ?? [process.execPath, ...(existsSync(node24) && !quick ?
 // The worker, with Quartet (from source), effection, Effect and every scenario, bundled into
 // one JavaScript file: a fresh process then starts in tens of milliseconds, not hundreds.
 const bundleDir = mkdtempSync(join(tmpdir(), "quartet-bench-"));
-const workerBundle = join(bundleDir, "worker.mjs");
-await build({
-  entryPoints: [join(here, "worker.ts")],
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
-  conditions: ["quartet-source"],
-  outfile: workerBundle,
-  logLevel: "warning",
-});
+async function bundle(outfile: string, plugins: Plugin[] = []): Promise<string> {
+  await build({
+    entryPoints: [join(here, "worker.ts")],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    conditions: ["quartet-source"],
+    outfile,
+    logLevel: "warning",
+    plugins,
+  });
+  return outfile;
+}
+const workerBundle = await bundle(join(bundleDir, "worker.mjs"));
+/** The same worker with @quartet/core taken from the baseline checkout's sources. */
+const baselineBundle =
+  baseline === undefined
+    ? undefined
+    : await bundle(join(bundleDir, "worker-baseline.mjs"), [
+        {
+          name: "quartet-baseline",
+          setup(build) {
+            build.onResolve({ filter: /^@quartet\/core(\/lowlevel)?$/ }, ({ path }) => ({
+              path: join(baseline, "packages/core/src", path.endsWith("/lowlevel") ? "lowlevel.ts" : "index.ts"),
+            }));
+          },
+        },
+      ]);
 process.on("exit", () => rmSync(bundleDir, { recursive: true, force: true }));
 const scenarioNames = readdirSync(join(here, "scenarios"))
   .filter((name) => !args.only || args.only.split(",").includes(name))
@@ -64,11 +113,43 @@ interface Run {
   note: string | null;
 }
 
-function runWorker(nodePath: string, scenario: string, peer: PeerName, n: number, warmup: number): Run {
+/** What runs in a column: which peer, which bundle, and the environment that sets its mode. */
+interface Runner {
+  column: Column;
+  peer: PeerName;
+  bundle: string;
+  env: Record<string, string>;
+}
+
+/** The environment of a worker: the bench's own, without Quartet's debugging switches, plus `extra`. */
+function workerEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
+  if (!("QUARTET_DEBUG" in extra)) delete env.QUARTET_DEBUG;
+  if (!("QUARTET_BENCH_INSTRUMENT" in extra)) delete env.QUARTET_BENCH_INSTRUMENT;
+  return env;
+}
+
+function runnersFor(available: PeerName[]): Runner[] {
+  const runners: Runner[] = [];
+  for (const peer of available) {
+    if (peer !== "quartet") {
+      runners.push({ column: peer, peer, bundle: workerBundle, env: {} });
+      continue;
+    }
+    for (const mode of modes) {
+      const env: Record<string, string> = mode === "debug" ? { QUARTET_DEBUG: "1" } : mode === "instrument" ? { QUARTET_BENCH_INSTRUMENT: "1" } : {};
+      runners.push({ column: COLUMN_OF_MODE[mode], peer, bundle: workerBundle, env });
+    }
+    if (baselineBundle !== undefined) runners.push({ column: "quartet (baseline)", peer, bundle: baselineBundle, env: {} });
+  }
+  return runners;
+}
+
+function runWorker(nodePath: string, scenario: string, runner: Runner, n: number, warmup: number): Run {
   const output = execFileSync(
     nodePath,
-    ["--expose-gc", workerBundle, scenario, peer, String(n), String(warmup)],
-    { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 20 },
+    ["--expose-gc", runner.bundle, scenario, runner.peer, String(n), String(warmup)],
+    { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 20, env: workerEnv(runner.env) },
   );
   return JSON.parse(output.trim().split("\n").at(-1)!) as Run;
 }
@@ -83,12 +164,16 @@ interface Result {
   scenario: string;
   meta: Scenario;
   n: number;
-  peers: Partial<Record<PeerName, { headline: number; n: number; metrics: Record<string, number>; note: string | null }>>;
+  peers: Partial<Record<Column, { headline: number; n: number; metrics: Record<string, number>; note: string | null }>>;
 }
 
 /** The size a peer runs at: the full size unless the scenario lowers it for that peer. */
-function sizeFor(meta: Scenario, peer: PeerName): number {
-  return quick ? meta.size.quick : (meta.size.peers?.[peer] ?? meta.size.full);
+function sizeFor(meta: Scenario, runner: Runner): number {
+  if (quick) return meta.size.quick;
+  // Debugging captures a stack per blocking operation: scenarios where every item blocks say how
+  // far to scale down then (per-item units keep the numbers comparable).
+  if (runner.column === "quartet (debug)" && meta.size.debug !== undefined) return meta.size.debug;
+  return meta.size.peers?.[runner.peer] ?? meta.size.full;
 }
 
 async function measure(nodePath: string): Promise<{ version: string; results: Result[] }> {
@@ -101,25 +186,26 @@ async function measure(nodePath: string): Promise<{ version: string; results: Re
     if (!available.includes("raw") || !available.includes("quartet")) {
       throw new Error(`scenario ${scenario} needs at least raw.ts and quartet.ts; it has ${available.join(", ") || "no peer"}`);
     }
-    const runs = new Map<PeerName, Run[]>(available.map((peer) => [peer, []]));
+    const runners = runnersFor(available.filter((peer) => peersWanted.includes(peer)));
+    const runs = new Map<Runner, Run[]>(runners.map((runner) => [runner, []]));
     for (let rep = 0; rep < reps; rep++) {
-      // Interleave, and rotate who goes first, so that drift in the machine's speed hits every peer alike.
-      const order = available.map((_, i) => available[(i + rep) % available.length]!);
-      for (const peer of order) {
-        const size = sizeFor(meta, peer);
-        const run = runWorker(nodePath, scenario, peer, size, Math.min(size, Math.max(meta.size.quick, Math.round(size / 10))));
-        runs.get(peer)!.push(run);
-        process.stderr.write(`${version} ${scenario} ${peer} #${rep + 1}: ${run.ms.toFixed(1)} ms\n`);
+      // Interleave, and rotate who goes first, so that drift in the machine's speed hits every column alike.
+      const order = runners.map((_, i) => runners[(i + rep) % runners.length]!);
+      for (const runner of order) {
+        const size = sizeFor(meta, runner);
+        const run = runWorker(nodePath, scenario, runner, size, Math.min(size, Math.max(meta.size.quick, Math.round(size / 10))));
+        runs.get(runner)!.push(run);
+        process.stderr.write(`${version} ${scenario} ${runner.column} #${rep + 1}: ${run.ms.toFixed(1)} ms\n`);
       }
     }
     const result: Result = { scenario, meta, n, peers: {} };
-    for (const [peer, list] of runs) {
+    for (const [runner, list] of runs) {
       const metricNames = Object.keys(list[0]!.metrics);
       const metrics = Object.fromEntries(metricNames.map((name) => [name, median(list.map((r) => r.metrics[name]!))]));
-      const size = sizeFor(meta, peer);
+      const size = sizeFor(meta, runner);
       const headline =
         meta.headline.kind === "metric" ? metrics[meta.headline.name]! : scaleTime(median(list.map((r) => r.ms)), meta, size);
-      result.peers[peer] = { headline, n: size, metrics, note: list[0]!.note };
+      result.peers[runner.column] = { headline, n: size, metrics, note: list[0]!.note };
     }
     results.push(result);
   }
@@ -171,6 +257,28 @@ function table(results: Result[]): string {
   return [...lines, "", ...extras].join("\n");
 }
 
+/** Quartet in each mode next to plain quartet (and plain quartet next to the baseline), when measured. */
+function diagnosticsTable(results: Result[]): string | null {
+  const columns = (["quartet (debug)", "quartet (instrumented)", "quartet (baseline)"] as const).filter((column) =>
+    results.some((result) => result.peers[column] !== undefined),
+  );
+  if (columns.length === 0) return null;
+  const head = ["scenario", "unit", "quartet"];
+  for (const column of columns) {
+    head.push(column, column === "quartet (baseline)" ? "quartet / baseline" : `${column.slice("quartet (".length, -1)} / quartet`);
+  }
+  const lines = [`| ${head.join(" | ")} |`, `| --- | --- |${" ---: |".repeat(head.length - 2)}`];
+  for (const { scenario, meta, peers } of results) {
+    const h = (column: Column) => peers[column]?.headline;
+    const cells = [scenario, unitOf(meta), format(h("quartet"))];
+    for (const column of columns) {
+      cells.push(format(h(column)), column === "quartet (baseline)" ? ratio(h("quartet"), h(column)) : ratio(h(column), h("quartet")));
+    }
+    lines.push(`| ${cells.join(" | ")} |`);
+  }
+  return lines.join("\n");
+}
+
 const started = new Date();
 const measured = [];
 for (const nodePath of nodes) measured.push(await measure(nodePath));
@@ -180,13 +288,11 @@ const command = `npx --yes pnpm@12 bench${shownArgs.length ? ` ${shownArgs.join(
 const notes = new Map<string, string>();
 for (const { results } of measured) {
   for (const { scenario, peers } of results) {
-    for (const peer of PEERS) {
-      const ran = peers[peer];
-      if (ran === undefined) continue;
+    for (const [column, ran] of Object.entries(peers)) {
       const reduced = !quick && ran.n !== measured[0]!.results.find((r) => r.scenario === scenario)!.n;
       const parts = [ran.note, reduced ? `run at n = ${ran.n.toLocaleString("en")}, too slow at full size for the time budget` : null];
       const note = parts.filter(Boolean).join("; ");
-      if (note) notes.set(`${scenario} (${peer})`, note);
+      if (note) notes.set(`${scenario} (${column})`, note);
     }
   }
 }
@@ -202,7 +308,10 @@ const report = [
     "(`packages/bench/src/raw-channel.ts`) where a channel is needed: the practical limit, without cancellation or structure. " +
     "**effection** is effection 4, **effect** is Effect 4.",
   "",
-  ...measured.flatMap(({ version, results }) => [`## Node ${version}`, "", table(results), ""]),
+  ...measured.flatMap(({ version, results }) => {
+    const diagnostics = diagnosticsTable(results);
+    return [`## Node ${version}`, "", table(results), "", ...(diagnostics === null ? [] : ["### Quartet with diagnostics", "", diagnostics, ""])];
+  }),
   "## How each peer does each scenario",
   "",
   ...Array.from(notes, ([where, note]) => `- ${where}: ${note}`),

@@ -38,7 +38,16 @@ export interface Scenario {
    * full size for a peer too slow to run it within the time budget (the report
    * says so; per-item units keep the numbers comparable).
    */
-  size: { full: number; quick: number; peers?: Partial<Record<"raw" | "quartet" | "effection" | "effect", number>> };
+  size: {
+    full: number;
+    quick: number;
+    peers?: Partial<Record<"raw" | "quartet" | "effection" | "effect", number>>;
+    /**
+     * The full size for quartet with debugging on (`--quartet-modes debug`), for a scenario whose
+     * every item blocks: debugging captures a stack per blocking operation, tens of µs each.
+     */
+    debug?: number;
+  };
   /** What the headline number is: time of the measured section (total or per item), or a metric. */
   headline: { kind: "time"; per?: number; unit: "ms" | "µs" | "ns" } | { kind: "metric"; name: string; unit: string };
   /** Extra metrics to report, by name, with their unit. */

@@ -5,6 +5,10 @@
  * line: { ms, metrics, note }.
  *
  * Usage (bench.ts bundles it first): node --expose-gc worker.mjs <scenario> <peer> <n> [warmup]
+ *
+ * With QUARTET_BENCH_INSTRUMENT=1 a Quartet instrument that does nothing, with
+ * every method, is installed first (the cost of an installed instrument);
+ * QUARTET_DEBUG=1 turns Quartet's debugging on as for any program.
  */
 import type { Meter, Outcome, Peer, Scenario } from "./scenario.js";
 
@@ -14,6 +18,24 @@ const warmup = Number(warmupSize ?? size);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!scenarioName || !peerName || !Number.isInteger(n) || gc === undefined) {
   throw new Error("usage: node --expose-gc --import tsx worker.ts <scenario> <peer> <n>");
+}
+
+if (process.env.QUARTET_BENCH_INSTRUMENT === "1") {
+  // Looked up by name: a baseline checkout (bench.ts --baseline) may not have instruments, and only plain mode runs it.
+  const lowlevel: Record<string, unknown> = await import("@quartet/core/lowlevel");
+  const addInstrument = lowlevel["addInstrument"] as ((instrument: object) => () => void) | undefined;
+  if (addInstrument === undefined) throw new Error("QUARTET_BENCH_INSTRUMENT=1: this @quartet/core has no addInstrument()");
+  const nothing = (): void => {};
+  addInstrument({
+    taskSpawned: nothing,
+    taskStarted: nothing,
+    taskExited: nothing,
+    taskBlocked: nothing,
+    taskUnblocked: nothing,
+    scopeEntered: nothing,
+    scopeCancelled: nothing,
+    scopeExited: nothing,
+  });
 }
 
 const scenario: Scenario = (await import(`./scenarios/${scenarioName}/scenario.ts`)).default;

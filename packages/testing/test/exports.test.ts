@@ -1,6 +1,13 @@
 import { expect, it } from "vitest";
 import * as testing from "../src/index.js";
 
-it("@quartet/testing exports exactly MockClock, waitAllTasksBlocked, Sequencer, assertCheckpoints and assertNoCheckpoints", () => {
-  expect(Object.keys(testing).sort()).toEqual(["MockClock", "Sequencer", "assertCheckpoints", "assertNoCheckpoints", "waitAllTasksBlocked"]);
+it("@quartet/testing exports exactly MockClock, waitAllTasksBlocked, Sequencer, assertCheckpoints, assertNoCheckpoints and withTaskTreeOnTimeout", () => {
+  expect(Object.keys(testing).sort()).toEqual([
+    "MockClock",
+    "Sequencer",
+    "assertCheckpoints",
+    "assertNoCheckpoints",
+    "waitAllTasksBlocked",
+    "withTaskTreeOnTimeout",
+  ]);
 });

@@ -11,7 +11,7 @@ export function spread(counts: number[]): number {
 
 export default {
   title: "fan-out: one producer, 8 workers on one channel of 16, 200,000 items",
-  size: { full: 200_000, quick: 2_000 },
+  size: { full: 200_000, quick: 2_000, debug: 10_000 },
   headline: { kind: "time", per: 1, unit: "ns" },
   metrics: { spread: "%" },
   check: (n, result) => expectEqual(result, triangle(n), "sum over all workers"),
