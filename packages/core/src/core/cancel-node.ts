@@ -167,7 +167,10 @@ export class CancelNode implements DeadlineEntry, Context {
       origin.task = details.task;
       origin.error = details.error;
     }
-    if (this.runtime?.debug ?? debugByDefault) origin.stack = callStack();
+    if (this.runtime?.debug ?? debugByDefault) {
+      const stack = callStack();
+      if (stack !== "") origin.stack = stack; // a deadline or a failure is cancelled from Quartet's own code
+    }
     const cancelled = (this.cancelled = new Cancelled(reason, Object.freeze(origin)));
     if (this.#state === State.Fresh) {
       // Not in the tree yet: the scope sees its own cancellation (its body's first checkpoint

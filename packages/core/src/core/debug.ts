@@ -17,7 +17,10 @@ const ownCode: RegExp = (() => {
   const parent = new URL("../../../", import.meta.url).pathname; // …/@quartet/ or …/packages/
   const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   if (/[\\/](@quartet|packages)[\\/]$/.test(parent)) return new RegExp(`${escape(parent)}[^/\\\\]+[/\\\\](src|dist)[/\\\\]`);
-  return new RegExp(escape(source));
+  if (/[\\/](src|dist)[\\/]$/.test(source)) return new RegExp(escape(source));
+  // Bundled into one file with other code: only this file's own frames can be told apart, and
+  // only as the whole file (call sites in the same bundle are then not found).
+  return new RegExp(`${escape(new URL(import.meta.url).pathname)}:`);
 })();
 
 function isInternal(line: string): boolean {
