@@ -125,7 +125,7 @@ describe("withTaskTreeOnTimeout", () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(reports).toEqual([]);
     controller.abort();
-    await expect(ran).rejects.toThrow(/^the test runner stopped the test .*; its tasks were:\ntask "main" — blocked: wait/);
+    await expect(ran).rejects.toThrow(/^the test runner stopped the test .*; its tasks were:\ntask "main" — blocked: sleep forever/);
     expect(reports).toHaveLength(1);
     expect(isCancelled(cancelled)).toBe(true);
     expect((cancelled as { origin: { kind: string } }).origin.kind).toBe("timeout");
