@@ -28,21 +28,47 @@ function isInternal(line: string): boolean {
   return ownCode.test(line);
 }
 
+/** The user's frames of a stack, without Quartet's own frames. */
+function userFrames(stack: string): string[] {
+  return stack.split("\n").slice(1).filter((line) => !isInternal(line));
+}
+
 /** The stack of the calling code, without Quartet's own frames. */
 export function callStack(): string {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 50;
   const stack = new Error().stack ?? "";
   Error.stackTraceLimit = limit;
-  const frames = stack.split("\n").slice(1).filter((line) => !isInternal(line));
-  return frames.join("\n");
+  return userFrames(stack).join("\n");
 }
 
-/** The first frame of the calling code outside Quartet, as `file:line:column` (or the function's frame text). */
-export function callSite(): string | undefined {
-  const first = callStack().split("\n")[0];
-  if (first === undefined || first === "") return undefined;
-  // Paths relative to the working directory read better in a tree.
+/**
+ * A call site, captured now and put into words only when asked for: V8 formats
+ * a stack lazily, on the first read of `.stack`, and formatting is most of what
+ * a capture costs. The captured frames are held until then (the record lives as
+ * long as the block it describes).
+ */
+export class CallSite {
+  readonly #capture: { stack?: string };
+  #text: string | undefined | null = null;
+
+  constructor() {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 16; // enough to get past Quartet's own frames of a blocking call
+    this.#capture = new Error();
+    Error.stackTraceLimit = limit;
+  }
+
+  /** The first frame of the calling code outside Quartet, as text; `undefined` if none was found. */
+  get text(): string | undefined {
+    if (this.#text === null) this.#text = siteText(userFrames(this.#capture.stack ?? "")[0]);
+    return this.#text;
+  }
+}
+
+/** A frame as shown in the tree: without "at", with paths relative to the working directory. */
+function siteText(frame: string | undefined): string | undefined {
+  if (frame === undefined || frame === "") return undefined;
   const cwd = typeof process !== "undefined" ? `${process.cwd()}/` : "\0";
-  return first.trim().replace(/^at /, "").replace("file://", "").replace(cwd, "");
+  return frame.trim().replace(/^at /, "").replace("file://", "").replace(cwd, "");
 }

@@ -22,7 +22,7 @@ import type { CancelNode } from "./cancel-node.js";
 import type { Context, Task } from "./context.js";
 import type { DeadlineEntry } from "./deadline-heap.js";
 import type { Cancelled } from "./errors.js";
-import { callSite } from "./debug.js";
+import { CallSite } from "./debug.js";
 import { instrumentBlocked, instrumentUnblocked, instruments, setDescribeWaiter } from "./instruments.js";
 
 /**
@@ -39,7 +39,7 @@ export interface WaitTarget {
 /** Debugging mode's record of a block: since when (runtime clock) and from where. */
 export interface BlockRecord {
   readonly since: number;
-  readonly site: string | undefined;
+  readonly site: CallSite;
 }
 
 /** With debugging on, when and where each waiter (or task blocked without one) blocked. */
@@ -82,7 +82,7 @@ export class Waiter<T = void> {
     node.addWaiter(this);
     const runtime = node.runtime!;
     runtime.block(context.task);
-    if (runtime.debug) blockRecords.set(this, { since: runtime.now(), site: callSite() });
+    if (runtime.debug) blockRecords.set(this, { since: runtime.now(), site: new CallSite() });
   }
 
   /**

@@ -16,7 +16,7 @@
  */
 
 import { DeadlineHeap, type DeadlineEntry } from "./deadline-heap.js";
-import { callSite } from "./debug.js";
+import { CallSite } from "./debug.js";
 import { instrumentBlocked, instrumentExited, instrumentSpawned, instrumentUnblocked, instruments } from "./instruments.js";
 import { blockRecords, type WaitTarget } from "./park.js";
 import type { Task } from "./task.js";
@@ -363,7 +363,7 @@ export class Runtime {
   blockFor(task: Task, what: WaitTarget): void {
     this.block(task);
     task.blockedIn = what;
-    if (this.debug) blockRecords.set(task, { since: this.now(), site: callSite() });
+    if (this.debug) blockRecords.set(task, { since: this.now(), site: new CallSite() });
     if (instruments !== null) instrumentBlocked(task, what);
   }
 

@@ -235,7 +235,8 @@ function waitOf(task: Task, waiter: Waiter<any> | undefined): TaskTreeWait | und
   if (until !== undefined) wait.until = until;
   if (record !== undefined) {
     wait.since = record.since;
-    if (record.site !== undefined) wait.site = record.site;
+    const site = record.site.text;
+    if (site !== undefined) wait.site = site;
   }
   return wait;
 }
