@@ -8,6 +8,7 @@ import { CancelScope, catchesAtExit, nodeOf } from "./cancel-scope.js";
 import { CancelNode } from "./core/cancel-node.js";
 import { current, runInContext } from "./core/context.js";
 import { Cancelled, TaskGroupError, cancellationOf } from "./core/errors.js";
+import { CallSite } from "./core/debug.js";
 import { instrumentStarted, instruments } from "./core/instruments.js";
 import { Task, noteTaskOf, taskName } from "./core/task.js";
 import { requireFunction, requireOptionalName, requireOptionalObject } from "./core/validate.js";
@@ -172,6 +173,9 @@ class TaskGroupImpl implements TaskGroup {
     const outer = current();
     const node = this.#node;
     node.attach(outer.node, outer.task);
+    // With debugging on, where the group was opened: by the time it waits for its children, the
+    // caller's frame is no longer on the stack.
+    const site = node.runtime!.debug ? new CallSite() : undefined;
     let value: T | undefined;
     let returned = false;
     try {
@@ -184,7 +188,7 @@ class TaskGroupImpl implements TaskGroup {
       // Waiting for children is blocking in a Quartet operation (for idle detection), but not a
       // checkpoint: cancellation reaches the children through the scope, and they end the wait.
       const runtime = node.runtime!;
-      runtime.blockFor(outer.task, { operation: "wait for children", object: "task group", name: this.#name });
+      runtime.blockFor(outer.task, { operation: "wait for children", object: "task group", name: this.#name }, site);
       await new Promise<void>((resolve) => (this.#onIdle = resolve));
       runtime.unblockFor(outer.task);
     }

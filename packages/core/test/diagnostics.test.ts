@@ -273,6 +273,20 @@ describe("taskTree()", () => {
     expect(text).toMatch(/task "waiter" — blocked: wait on Event "never", for 7 ms, at \S*waitsHere/);
   });
 
+  it("with debugging on, shows where a task group that waits for its children was opened", async () => {
+    let text = "";
+    await run(async () => {
+      await taskGroup(async (tg) => {
+        tg.spawn(async function opensAGroup() {
+          await taskGroup(async (inner) => inner.spawn(() => sleep(10), { name: "napper" }), { name: "inner" });
+        }, { name: "opener" });
+        await waitAllTasksBlocked();
+        text = formatTaskTree();
+      });
+    }, { clock: new MockClock({ autojumpThreshold: 0 }), debug: true });
+    expect(text).toMatch(/task "opener" — blocked: wait for children on task group "inner", for 0 ms, at \S*opensAGroup .*diagnostics\.test\.ts:\d+:\d+/);
+  });
+
   it("handles 100,000 nested scopes without overflowing the stack, in the snapshot and in its text", virtual(async () => {
     const depth = 100_000;
     let tree: ReturnType<typeof taskTree> | undefined;

@@ -360,10 +360,10 @@ export class Runtime {
    * stream's cleanup): blocked as with a waiter, and the task tree and
    * instruments are told what it waits in.
    */
-  blockFor(task: Task, what: WaitTarget): void {
+  blockFor(task: Task, what: WaitTarget, site?: CallSite): void {
     this.block(task);
     task.blockedIn = what;
-    if (this.debug) blockRecords.set(task, { since: this.now(), site: new CallSite() });
+    if (this.debug) blockRecords.set(task, { since: this.now(), site: site ?? new CallSite() });
     if (instruments !== null) instrumentBlocked(task, what);
   }
 
