@@ -8,7 +8,7 @@ it("debugging/deadlock.ts: the deadlocked transfers are cancelled (their cleanup
   expect(stdout.trim().split("\n").sort()).toEqual(["alice → bob: cleanup ran, releasing alice", "bob → alice: cleanup ran, releasing bob"]);
   const lines = stderr.trim().split("\n");
   expect(lines[0]).toBe("deadlock: every task of the run is blocked in a Quartet operation and nothing can wake them");
-  expect(lines[1]).toMatch(/^task "main" — blocked: wait for children on task group "transfers", for \d+ ms$/);
+  expect(lines[1]).toMatch(/^task "main" — blocked: wait for children on task group "transfers", for \d+ ms, at .*examples\/debugging\/deadlock\.ts:\d+:\d+\)?$/);
   expect(lines[2]).toBe('└─ task group "transfers"');
   expect(lines[3]).toMatch(/^   ├─ task "alice → bob" — blocked: acquire on Lock "bob", for \d+ ms, at transfer \(.*examples\/debugging\/deadlock\.ts:19:\d+\)$/);
   expect(lines[4]).toMatch(/^   └─ task "bob → alice" — blocked: acquire on Lock "alice", for \d+ ms, at transfer \(.*examples\/debugging\/deadlock\.ts:19:\d+\)$/);

@@ -68,7 +68,7 @@ describe("withTaskTreeOnTimeout", () => {
     expect(error).toBeInstanceOf(Error);
     const lines = error!.message.split("\n");
     expect(lines[0]).toBe("test timed out after 20 ms; its tasks were:");
-    expect(lines[1]).toMatch(/^task "main" — blocked: wait for children on task group "workers", for \d+ ms$/);
+    expect(lines[1]).toMatch(/^task "main" — blocked: wait for children on task group "workers", for \d+ ms, at packages\/testing\/test\/task-tree-on-timeout\.test\.ts:\d+:\d+$/);
     expect(lines[2]).toBe('└─ task group "workers"');
     // (Frames in this package count as Quartet's own, so the line of each wait is checked in examples/test/testing-guide.test.ts.)
     const since = String.raw`, for \d+ ms`;
