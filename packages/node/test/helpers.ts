@@ -1,4 +1,5 @@
-// Helpers shared by the tests: temporary directories, and pairs of connected sockets.
+// Helpers shared by the tests: temporary directories, pairs of connected sockets, and whether a process lives.
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, connect, type Socket } from "node:net";
 import { once } from "node:events";
@@ -39,4 +40,28 @@ export function random(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * Whether a process with this pid is still running (signal 0 only checks). A zombie — a process that has
+ * exited but was not reaped, as grandchildren whose new parent is an init that does not reap stay — is not.
+ */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return process.platform !== "linux";
+  }
+}
+
+/** Waits until `pid` is no longer alive (a killed process takes a moment to die), for at most a second. */
+export async function dead(pid: number): Promise<boolean> {
+  for (let i = 0; i < 100 && alive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  return !alive(pid);
 }

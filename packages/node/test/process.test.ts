@@ -1,34 +1,11 @@
-import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Cancelled, CancelScope, EndOfChannel, moveOnAfter, taskGroup, type TaskGroup } from "@quartet/core";
 import { ProcessError, runProcess, type RunningProcess } from "../src/index.js";
-import { temporaryDirectory } from "./helpers.js";
+import { alive, dead, temporaryDirectory } from "./helpers.js";
 
-/**
- * Whether a process with this pid is still running (signal 0 only checks). A zombie — a process that has
- * exited but was not reaped, as grandchildren whose new parent is an init that does not reap stay — is not.
- */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return process.platform !== "linux";
-  }
-}
 
-/** Waits until `pid` is no longer alive (a killed process takes a moment to die), for at most a second. */
-async function dead(pid: number): Promise<boolean> {
-  for (let i = 0; i < 100 && alive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  return !alive(pid);
-}
 
 /** The pid a shell wrote to `path`, once it has. */
 async function pidIn(path: string): Promise<number> {

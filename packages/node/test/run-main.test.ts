@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runMain } from "../src/index.js";
+import { alive, dead } from "./helpers.js";
 
 const root = fileURLToPath(new URL("../../..", import.meta.url));
 const fixture = fileURLToPath(new URL("fixtures/run-main.ts", import.meta.url));
@@ -50,26 +51,7 @@ function pidsAfter(prefix: string, stdout: string): number[] {
   return line.slice(prefix.length).split(" ").map(Number);
 }
 
-/** Whether `pid` runs (a zombie — exited, not reaped by an init that does not reap — does not). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return process.platform !== "linux";
-  }
-}
 
-/** Waits until `pid` is no longer alive (a killed process takes a moment to die), for at most a second. */
-async function dead(pid: number): Promise<boolean> {
-  for (let i = 0; i < 100 && alive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  return !alive(pid);
-}
 
 const SCENARIOS = [
   "cleanup",
