@@ -12,7 +12,6 @@ import type { RunHooks } from "./core/runtime.js";
 import { taskPathOf } from "./core/task.js";
 import { formatTree, taskTreeOf, type TaskTree } from "./core/task-tree.js";
 import { cancelWithKind, CancelScope } from "./cancel-scope.js";
-import { requireOptionalName } from "./core/validate.js";
 
 export { systemClock, type Clock, type ClockAlarm, type RunHooks } from "./core/runtime.js";
 export type { TaskTree, TaskTreeScope, TaskTreeTask, TaskTreeWait } from "./core/task-tree.js";
@@ -101,7 +100,6 @@ export function formatTaskTree(tree?: TaskTree): string {
  */
 export function cancelWithOrigin(scope: CancelScope, kind: string, reason?: unknown): void {
   if (!(scope instanceof CancelScope)) throw new TypeError("cancelWithOrigin() needs a CancelScope");
-  requireOptionalName(kind, "cancelWithOrigin() kind");
   if (typeof kind !== "string" || kind === "") throw new TypeError("cancelWithOrigin() kind must be a non-empty string");
   cancelWithKind(scope, kind, reason);
 }

@@ -11,7 +11,7 @@
 import type { CancelNode } from "./cancel-node.js";
 import type { Task } from "./context.js";
 import type { CancelOrigin } from "./errors.js";
-import type { Waiter, WaitTarget } from "./park.js";
+import type { WaitTarget } from "./park.js";
 
 /**
  * What instruments are told about a task. `id` is unique in the process;
@@ -163,8 +163,17 @@ function notify<K extends keyof Instrument>(method: K, info: Parameters<NonNulla
       callback.call(instrument, info);
     } catch (error) {
       remove(instrument);
-      process.emitWarning(`a Quartet instrument threw in ${method} and was removed: ${String((error as Error)?.message ?? error)}`, "QuartetInstrumentWarning");
+      process.emitWarning(`a Quartet instrument threw in ${method} and was removed: ${messageOf(error)}`, "QuartetInstrumentWarning");
     }
+  }
+}
+
+/** An error's message, or the value as text; never throws. */
+function messageOf(error: unknown): string {
+  try {
+    return String(error instanceof Error ? error.message : error);
+  } catch {
+    return "(a value that cannot be shown as text)";
   }
 }
 
@@ -211,20 +220,18 @@ export function blockInfo(task: Task, what: WaitTarget, until?: number): BlockIn
   return info;
 }
 
-/** Set by park.ts: what a waiter waits in (kept there, next to the waiter kinds). */
-export let describeWaiter: (waiter: Waiter<any>) => { what: WaitTarget; until?: number } = () => ({ what: { operation: "wait" } });
-export function setDescribeWaiter(describe: typeof describeWaiter): void {
-  describeWaiter = describe;
+/** What a blocked task waits in: the target, and for a sleep its end. */
+export interface Wait {
+  readonly what: WaitTarget;
+  readonly until?: number;
 }
 
-export function instrumentBlocked(task: Task, waiter: Waiter<any> | WaitTarget): void {
-  const described = "promise" in waiter ? describeWaiter(waiter) : { what: waiter };
-  notify("taskBlocked", blockInfo(task, described.what, described.until));
+export function instrumentBlocked(task: Task, wait: Wait): void {
+  notify("taskBlocked", blockInfo(task, wait.what, wait.until));
 }
 
-export function instrumentUnblocked(task: Task, waiter: Waiter<any> | WaitTarget): void {
-  const described = "promise" in waiter ? describeWaiter(waiter) : { what: waiter };
-  notify("taskUnblocked", blockInfo(task, described.what, described.until));
+export function instrumentUnblocked(task: Task, wait: Wait): void {
+  notify("taskUnblocked", blockInfo(task, wait.what, wait.until));
 }
 
 function scopeInfo(node: CancelNode, origin?: CancelOrigin): ScopeInfo {

@@ -23,7 +23,7 @@ import type { Context, Task } from "./context.js";
 import type { DeadlineEntry } from "./deadline-heap.js";
 import type { Cancelled } from "./errors.js";
 import { CallSite } from "./debug.js";
-import { instrumentBlocked, instrumentUnblocked, instruments, setDescribeWaiter } from "./instruments.js";
+import { instrumentBlocked, instrumentUnblocked, instruments, type Wait } from "./instruments.js";
 
 /**
  * What a blocked task waits in, for the task tree and instruments: the
@@ -91,7 +91,7 @@ export class Waiter<T = void> {
    * what it waits in.
    */
   announce(): this {
-    if (instruments !== null) instrumentBlocked(this.#task, this);
+    if (instruments !== null) instrumentBlocked(this.#task, describeWaiter(this));
     return this;
   }
 
@@ -129,7 +129,7 @@ export class Waiter<T = void> {
     this.#node = null;
     node.removeWaiter(this);
     node.runtime!.unblock(this.#task);
-    if (instruments !== null) instrumentUnblocked(this.#task, this);
+    if (instruments !== null) instrumentUnblocked(this.#task, describeWaiter(this));
     return true;
   }
 }
@@ -164,10 +164,12 @@ export class SleepWaiter extends Waiter<void> implements DeadlineEntry {
 /** What a sleeper waits in; `sleepForever()`'s waiter has it as its owner. */
 export const SLEEPING: WaitTarget = Object.freeze({ operation: "sleep" });
 
-// What a waiter waits in: its queue's target; a sleeper's deadline; else the target its creator
-// put as its owner (a WaitTarget), or a foreign promise in abortable() (whose owner is the set of
-// its waiters).
-setDescribeWaiter((waiter) => {
+/**
+ * What a waiter waits in: its queue's target; a sleeper's deadline; else the
+ * target its creator put as its owner (a WaitTarget), or a foreign promise in
+ * abortable() (whose owner is the set of its waiters).
+ */
+export function describeWaiter(waiter: Waiter<any>): Wait {
   const lot = waiter.lot as { what?: WaitTarget } | null;
   if (lot !== null && lot.what !== undefined) return { what: lot.what };
   if (waiter instanceof SleepWaiter) return { what: SLEEPING, until: waiter.deadline };
@@ -176,7 +178,7 @@ setDescribeWaiter((waiter) => {
   if (owner === SLEEPING) return { what: SLEEPING, until: Infinity };
   if (owner !== undefined && owner !== null && typeof owner.operation === "string") return { what: owner as WaitTarget };
   return { what: WAITING };
-});
+}
 
 const ABORTABLE: WaitTarget = Object.freeze({ operation: "abortable", object: "foreign promise" });
 const WAITING: WaitTarget = Object.freeze({ operation: "wait" });

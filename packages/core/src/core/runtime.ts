@@ -364,7 +364,7 @@ export class Runtime {
     this.block(task);
     task.blockedIn = what;
     if (this.debug) blockRecords.set(task, { since: this.now(), site: site ?? new CallSite() });
-    if (instruments !== null) instrumentBlocked(task, what);
+    if (instruments !== null) instrumentBlocked(task, { what });
   }
 
   /** Ends a {@link blockFor}. */
@@ -372,7 +372,7 @@ export class Runtime {
     const what = task.blockedIn;
     task.blockedIn = null;
     this.unblock(task);
-    if (instruments !== null && what !== null) instrumentUnblocked(task, what);
+    if (instruments !== null && what !== null) instrumentUnblocked(task, { what });
   }
 
   #changed(): void {

@@ -15,8 +15,7 @@
 import type { CancelNode } from "./cancel-node.js";
 import type { Task } from "./context.js";
 import type { CancelOrigin } from "./errors.js";
-import { describeWaiter } from "./instruments.js";
-import { blockRecords, type Waiter } from "./park.js";
+import { blockRecords, describeWaiter, type Waiter } from "./park.js";
 import type { Runtime } from "./runtime.js";
 
 /**
