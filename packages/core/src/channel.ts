@@ -5,7 +5,7 @@
  * @module
  */
 
-import { current } from "./core/context.js";
+import { current, type Context } from "./core/context.js";
 import { Deque } from "./core/deque.js";
 import { BrokenResourceError, ClosedResourceError, EndOfChannel, WouldBlock } from "./core/errors.js";
 import { ParkingLot } from "./core/parking-lot.js";
@@ -44,6 +44,31 @@ export interface ChannelStatistics {
 }
 
 /**
+ * What `SendChannel.sendMany()` returns: a promise that settles when every
+ * value has been sent (or with the error that stopped it), with a live count
+ * of the values sent so far.
+ *
+ * @example
+ * ```ts
+ * import { failAfter, openMemoryChannel, TimeoutError } from "@quartet/core";
+ *
+ * const [send] = openMemoryChannel<string>(1);
+ * const lines = ["a", "b", "c"];
+ * let sending;
+ * try {
+ *   await failAfter(100, () => (sending = send.sendMany(lines))); // nobody receives
+ * } catch (error) {
+ *   if (!(error instanceof TimeoutError)) throw error;
+ *   console.log(`sent ${sending!.delivered}; not sent:`, lines.slice(sending!.delivered)); // sent 1; not sent: ["b", "c"]
+ * }
+ * ```
+ */
+export interface SendManyPromise extends Promise<void> {
+  /** How many of the values have been sent (handed to a receiver or buffered) so far. */
+  readonly delivered: number;
+}
+
+/**
  * The sending end of a channel. Close it (or dispose of it) when done sending:
  * once every send end is closed, receivers get the buffered values and then
  * `EndOfChannel`.
@@ -74,6 +99,28 @@ export interface SendChannel<T> extends Disposable, AsyncDisposable {
   send(value: T): Promise<void>;
   /** Sends `value` if that can be done without waiting; else throws `WouldBlock`. */
   sendNowait(value: T): void;
+  /**
+   * Sends every value of `values`, in order, as consecutive `send()`s would:
+   * each waits while the buffer is full (backpressure), and the iterable is read
+   * one value at a time, only as values go out. One checkpoint, at the start
+   * (so a batch that never has to wait costs one scheduling turn, not one per
+   * value). The returned promise's `delivered` counts the values sent so far,
+   * so after a cancellation or an error the caller knows how many went out
+   * (the values after them did not). Errors as `send()`'s, and whatever the
+   * iterable throws.
+   *
+   * @example
+   * ```ts
+   * import { moveOnAfter, openMemoryChannel } from "@quartet/core";
+   *
+   * const [send, receive] = openMemoryChannel<number>(2);
+   * const sending = send.sendMany([1, 2, 3, 4]);
+   * await moveOnAfter(10, () => sending); // nobody receives: two fit in the buffer
+   * console.log(sending.delivered); // 2
+   * console.log(await receive.receiveMany(10)); // [1, 2]
+   * ```
+   */
+  sendMany(values: Iterable<T>): SendManyPromise;
   /** Another send end of the same channel; the channel ends only when every send end is closed. */
   clone(): SendChannel<T>;
   /** Closes this end. Tasks waiting in `send()` on it get `ClosedResourceError`. Idempotent. */
@@ -113,6 +160,25 @@ export interface ReceiveChannel<T> extends AsyncIterable<T>, Disposable, AsyncDi
   receive(): Promise<T>;
   /** Receives a value if one is ready; else throws `WouldBlock` (or `EndOfChannel`). */
   receiveNowait(): T;
+  /**
+   * Receives a batch: waits like `receive()` for the first value, then also
+   * takes whatever else is ready right now (buffered, or offered by waiting
+   * senders), up to `max` values in all. A checkpoint; cancellation while it
+   * waits means nothing was consumed. Ends like `receive()`: `EndOfChannel`
+   * once every send end is closed and the buffer is empty. `max` is a
+   * positive integer or `Infinity`.
+   *
+   * @example
+   * ```ts
+   * import { openMemoryChannel } from "@quartet/core";
+   *
+   * const [send, receive] = openMemoryChannel<string>(100);
+   * for (const line of ["a", "b", "c"]) send.sendNowait(line);
+   * console.log(await receive.receiveMany(2)); // ["a", "b"]
+   * console.log(await receive.receiveMany(2)); // ["c"]
+   * ```
+   */
+  receiveMany(max: number): Promise<T[]>;
   /** Another receive end of the same channel; receivers share the values, each value goes to one of them. */
   clone(): ReceiveChannel<T>;
   /** Closes this end. When every receive end is closed, senders get `BrokenResourceError` and buffered values are dropped. Idempotent. */
@@ -163,6 +229,8 @@ export function openMemoryChannel<T>(maxBufferSize = 0, options?: NameOptions): 
 /** A receiver parked by async iteration: it is woken with an IteratorResult, and with `DONE` at the end. */
 const ITERATING = Symbol("iterating");
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+/** `receiveMany()`'s mode of the receive operation (it parks as a plain receiver). */
+const MANY = Symbol("many");
 
 /**
  * One channel. Invariants: senders wait only while the buffer is full and no
@@ -317,6 +385,39 @@ class MemorySendChannel<T> extends ChannelEnd<T> implements SendChannel<T> {
     }
   }
 
+  sendMany(values: Iterable<T>): SendManyPromise {
+    const batch = new SendBatch();
+    let promise: Promise<void>;
+    if (values === null || typeof (values as Partial<Iterable<T>> | undefined)?.[Symbol.iterator] !== "function") {
+      promise = Promise.reject(new TypeError(`sendMany() values must be an iterable; got ${describe(values)}`));
+    } else {
+      const context = current();
+      context.task.checkpoints++;
+      const node = context.node;
+      const error = node.effective ?? this.#unusable("sendMany()");
+      promise = error !== null ? Promise.reject(error) : this.#sendMany(context, values, batch);
+    }
+    return Object.defineProperty(promise, "delivered", { get: () => batch.delivered, enumerable: true }) as SendManyPromise;
+  }
+
+  async #sendMany(context: Context, values: Iterable<T>, batch: SendBatch): Promise<void> {
+    const node = context.node;
+    const state = this.state;
+    let waited = false;
+    for (const value of values) {
+      // Anything may have happened while this task waited, or while the iterable ran.
+      if (node.effective !== null) throw node.effective;
+      const error = this.#unusable("sendMany()");
+      if (error !== null) throw error;
+      if (!state.trySend(value)) {
+        waited = true;
+        await state.sendLot.park(context, value, this).promise;
+      }
+      batch.delivered++;
+    }
+    if (!waited) await node.runtime!.yieldIfDue();
+  }
+
   clone(): SendChannel<T> {
     if (this.closed) throw new ClosedResourceError("clone() of a send channel that was closed");
     this.state.openSendChannels++;
@@ -356,6 +457,19 @@ class MemoryReceiveChannel<T> extends ChannelEnd<T> implements ReceiveChannel<T>
     throw new WouldBlock("receiveNowait() would block: the buffer is empty and no task is waiting to send");
   }
 
+  receiveMany(max: number): Promise<T[]> {
+    const error = checkBatchSize(max, "receiveMany()");
+    if (error !== null) return Promise.reject(error);
+    return this.#receive(MANY, max) as Promise<T[]>;
+  }
+
+  /** Adds to `batch` the values ready now, up to `max` in all. */
+  #takeReady(batch: T[], max: number): T[] {
+    const state = this.state;
+    while (batch.length < max && !this.closed && state.ready) batch.push(state.take());
+    return batch;
+  }
+
   clone(): ReceiveChannel<T> {
     if (this.closed) throw new ClosedResourceError("clone() of a receive channel that was closed");
     this.state.openReceiveChannels++;
@@ -381,17 +495,25 @@ class MemoryReceiveChannel<T> extends ChannelEnd<T> implements ReceiveChannel<T>
     };
   }
 
-  /** receive(), or with `mode` ITERATING the iterator's next(): the same operation, with the result shaped for it. */
-  #receive(mode: typeof ITERATING | undefined): Promise<unknown> {
+  /**
+   * receive(); with `mode` ITERATING the iterator's next(); with MANY,
+   * receiveMany(max): the same operation, with the result shaped for it.
+   */
+  #receive(mode: typeof ITERATING | typeof MANY | undefined, max = 1): Promise<unknown> {
     const context = current();
     const node = context.node;
     context.task.checkpoints++;
+    const what = mode === MANY ? "receiveMany()" : "receive()";
     if (node.effective !== null) return Promise.reject(node.effective);
-    if (this.closed) return Promise.reject(new ClosedResourceError("receive() on a receive channel that was closed"));
+    if (this.closed) return Promise.reject(new ClosedResourceError(`${what} on a receive channel that was closed`));
     const state = this.state;
     if (state.ready) {
-      const value = state.take();
-      const result = mode === ITERATING ? { value, done: false } : value;
+      let result: unknown;
+      if (mode === MANY) result = this.#takeReady([], max);
+      else {
+        const value = state.take();
+        result = mode === ITERATING ? { value, done: false } : value;
+      }
       const pause = node.runtime!.yieldIfDue();
       return pause === undefined ? Promise.resolve(result) : pause.then(() => result);
     }
@@ -400,12 +522,30 @@ class MemoryReceiveChannel<T> extends ChannelEnd<T> implements ReceiveChannel<T>
       if (failure !== null) return Promise.reject(failure.error);
       return mode === ITERATING
         ? Promise.resolve(DONE)
-        : Promise.reject(new EndOfChannel("receive(): every send channel is closed and the buffer is empty"));
+        : Promise.reject(new EndOfChannel(`${what}: every send channel is closed and the buffer is empty`));
     }
-    const promise = state.receiveLot.park(context, mode, this).promise;
+    // A MANY receiver is woken like a plain one, with its first value; the rest is what is ready when it has it.
+    let promise = state.receiveLot.park(context, mode === ITERATING ? ITERATING : undefined, this).promise;
+    if (mode === MANY) promise = promise.then((value) => this.#takeReady([value as T], max));
     state.receiverWatchers?.wakeAll();
     return promise;
   }
+}
+
+// ------------------------------------------------------------- batches
+
+/** The count behind a `SendManyPromise`'s `delivered`. */
+class SendBatch {
+  delivered = 0;
+}
+
+/** The `max` of a batch: a positive integer or `Infinity`; else the error to throw. */
+function checkBatchSize(max: unknown, what: string): Error | null {
+  if (typeof max !== "number") return new TypeError(`${what} max must be a number; got ${describe(max)}`);
+  if (max !== Infinity && !(Number.isInteger(max) && max >= 1)) {
+    return new RangeError(`${what} max must be a positive integer or Infinity; got ${max}`);
+  }
+  return null;
 }
 
 // ------------------------------------------------------------- for produce()

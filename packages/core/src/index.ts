@@ -13,7 +13,7 @@ export { checkpoint } from "./checkpoint.js";
 export { now, currentEffectiveDeadline } from "./time.js";
 export { currentSignal, abortable } from "./signal.js";
 export { all, race } from "./combinators.js";
-export { openMemoryChannel, type ChannelStatistics, type ReceiveChannel, type SendChannel } from "./channel.js";
+export { openMemoryChannel, type ChannelStatistics, type ReceiveChannel, type SendChannel, type SendManyPromise } from "./channel.js";
 export { produce, type ProduceOptions, type ProducerContext, type ProducerStream } from "./producer.js";
 export { Event, type EventStatistics } from "./sync/event.js";
 export { Lock, type LockStatistics } from "./sync/lock.js";

@@ -33,6 +33,34 @@ describe("fromReadable", () => {
     await expect(rx.receive()).rejects.toBeInstanceOf(EndOfChannel);
   });
 
+  it("receiveMany() takes the chunks the stream has buffered, up to max, then ends like receive()", async () => {
+    using rx = fromReadable<number>(Readable.from([1, 2, 3, 4, 5], { objectMode: true }));
+    const batches: number[][] = [];
+    for (;;) {
+      try {
+        batches.push(await rx.receiveMany(2));
+      } catch (error) {
+        if (error instanceof EndOfChannel) break;
+        throw error;
+      }
+    }
+    expect(batches.flat()).toEqual([1, 2, 3, 4, 5]);
+    expect(batches.every((batch) => batch.length >= 1 && batch.length <= 2)).toBe(true);
+    await expect(rx.receiveMany(0)).rejects.toBeInstanceOf(RangeError);
+  });
+
+  it("receiveMany() throws the stream's error as receive() does", async () => {
+    const source = new PassThrough({ objectMode: true });
+    using rx = fromReadable<string>(source);
+    source.write("a");
+    source.write("b");
+    await new Promise((resolve) => setImmediate(resolve));
+    source.destroy(new Error("disk on fire"));
+    await new Promise((resolve) => setImmediate(resolve));
+    await expect(rx.receiveMany(10)).rejects.toThrow("disk on fire");
+    await expect(rx.receive()).rejects.toThrow("disk on fire");
+  });
+
   it("throws the stream's own error from receive(), as it is", async () => {
     await using dir = await temporaryDirectory();
     using rx = fromReadable(createReadStream(join(dir.path, "missing.txt")));

@@ -44,6 +44,26 @@ describe("toWritable", () => {
     sink.complete();
   });
 
+  it("sendMany() writes the values in order, waiting for 'drain' between them, and counts what it wrote when cancelled", async () => {
+    const sink = slowSink(1);
+    using tx = toWritable<string>(sink.stream);
+    const scope = new CancelScope();
+    let sending: ReturnType<typeof tx.sendMany> | undefined;
+    await taskGroup(async (tg) => {
+      tg.spawn(() => scope.run(() => (sending = tx.sendMany(["a", "b", "c"]))));
+      await waitAllTasksBlocked();
+      expect(sending!.delivered).toBe(1);
+      sink.complete(); // 'drain': "b" goes out
+      await waitAllTasksBlocked();
+      expect(sending!.delivered).toBe(2);
+      scope.cancel();
+    });
+    await expect(sending).rejects.toBeInstanceOf(Cancelled);
+    expect(sink.written).toEqual(["a", "b"]);
+    sink.complete();
+    await expect(tx.sendMany(7 as unknown as string[])).rejects.toBeInstanceOf(TypeError);
+  });
+
   it("a send() cancelled while it waits for 'drain' has written nothing", async () => {
     const sink = slowSink(1);
     using tx = toWritable<string>(sink.stream);

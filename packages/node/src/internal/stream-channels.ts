@@ -9,7 +9,7 @@
  * @module
  */
 
-import { ClosedResourceError, EndOfChannel, WouldBlock, checkpoint, isCancelled, type ChannelStatistics, type ReceiveChannel } from "@quartet/core";
+import { ClosedResourceError, EndOfChannel, WouldBlock, checkpoint, isCancelled, type ChannelStatistics, type ReceiveChannel, type SendManyPromise } from "@quartet/core";
 import type { WritableChannel } from "../writable.js";
 import { streamErrorForCaller } from "./cancellation.js";
 import type { WaitQueue } from "./wait-queue.js";
@@ -55,6 +55,27 @@ export class SourceReceiveChannel<T> implements ReceiveChannel<T> {
     const taken = this.#take("receiveNowait()");
     if (taken !== null) return taken.value;
     throw new WouldBlock(this.#emptyMessage);
+  }
+
+  async receiveMany(max: number): Promise<T[]> {
+    if (typeof max !== "number") throw new TypeError(`receiveMany() max must be a number; got ${typeof max}`);
+    if (max !== Infinity && !(Number.isInteger(max) && max >= 1)) throw new RangeError(`receiveMany() max must be a positive integer or Infinity; got ${max}`);
+    const batch: T[] = [(await this.receive()) as T];
+    while (batch.length < max && !this.#closed) {
+      const taken = this.#takeOrNull("receiveMany()");
+      if (taken === null) break;
+      batch.push(taken.value);
+    }
+    return batch;
+  }
+
+  /** Like `#take`, but the end (or the stream's error) after a batch's first value ends the batch instead: the next call sees it. */
+  #takeOrNull(what: string): { value: T } | null {
+    try {
+      return this.#take(what);
+    } catch {
+      return null;
+    }
   }
 
   /** The source's next value; its errors as the calling task should see them (see `streamErrorForCaller`). */
@@ -154,6 +175,30 @@ export class SinkSendChannel<T> implements WritableChannel<T> {
       this.#checkWritable("send()");
       if (sink.hasRoom()) return this.#write(value);
       await sink.waiters.park(this);
+    }
+  }
+
+  sendMany(values: Iterable<T>): SendManyPromise {
+    const batch = { delivered: 0 };
+    const promise = this.#sendMany(values, batch);
+    return Object.defineProperty(promise, "delivered", { get: () => batch.delivered, enumerable: true }) as SendManyPromise;
+  }
+
+  async #sendMany(values: Iterable<T>, batch: { delivered: number }): Promise<void> {
+    if (values === null || typeof (values as Partial<Iterable<T>> | undefined)?.[Symbol.iterator] !== "function") {
+      throw new TypeError(`sendMany() values must be an iterable; got ${values === null ? "null" : typeof values}`);
+    }
+    await checkpoint();
+    const sink = this.#sink;
+    for (const value of values) {
+      for (;;) {
+        this.#checkOpen("sendMany()");
+        this.#checkWritable("sendMany()");
+        if (sink.hasRoom()) break;
+        await sink.waiters.park(this);
+      }
+      this.#write(value);
+      batch.delivered++;
     }
   }
 
