@@ -13,6 +13,8 @@ export { checkpoint } from "./checkpoint.js";
 export { now, currentEffectiveDeadline } from "./time.js";
 export { currentSignal, abortable } from "./signal.js";
 export { all, race } from "./combinators.js";
+export { map, forEach, type MapInput, type MapOptions } from "./map.js";
+export { retry, type RetryOptions } from "./retry.js";
 export { openMemoryChannel, type ChannelStatistics, type ReceiveChannel, type SendChannel, type SendManyPromise } from "./channel.js";
 export { produce, type ProduceOptions, type ProducerContext, type ProducerStream } from "./producer.js";
 export { Event, type EventStatistics } from "./sync/event.js";
