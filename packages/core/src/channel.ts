@@ -50,11 +50,11 @@ export interface ChannelStatistics {
  *
  * @example
  * ```ts
- * import { failAfter, openMemoryChannel, TimeoutError } from "@quartet/core";
+ * import { failAfter, openMemoryChannel, TimeoutError, type SendManyPromise } from "@quartet/core";
  *
  * const [send] = openMemoryChannel<string>(1);
  * const lines = ["a", "b", "c"];
- * let sending;
+ * let sending: SendManyPromise | undefined;
  * try {
  *   await failAfter(100, () => (sending = send.sendMany(lines))); // nobody receives
  * } catch (error) {
@@ -111,12 +111,12 @@ export interface SendChannel<T> extends Disposable, AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { moveOnAfter, openMemoryChannel } from "@quartet/core";
+   * import { moveOnAfter, openMemoryChannel, type SendManyPromise } from "@quartet/core";
    *
    * const [send, receive] = openMemoryChannel<number>(2);
-   * const sending = send.sendMany([1, 2, 3, 4]);
-   * await moveOnAfter(10, () => sending); // nobody receives: two fit in the buffer
-   * console.log(sending.delivered); // 2
+   * let sending: SendManyPromise | undefined;
+   * await moveOnAfter(10, () => (sending = send.sendMany([1, 2, 3, 4]))); // nobody receives: two fit in the buffer
+   * console.log(sending!.delivered); // 2
    * console.log(await receive.receiveMany(10)); // [1, 2]
    * ```
    */
