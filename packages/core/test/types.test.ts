@@ -6,11 +6,16 @@ import {
   TASK_STATUS_IGNORED,
   all,
   failAfter,
+  forEach,
+  map,
   moveOnAfter,
+  openMemoryChannel,
   race,
+  retry,
   run,
   taskGroup,
   type TaskGroup,
+  type SendManyPromise,
   type TaskStatus,
 } from "../src/index.js";
 
@@ -44,5 +49,28 @@ describe("types", () => {
     expectTypeOf(await all(fns)).toEqualTypeOf<number[]>();
     expectTypeOf(await all<number>(fns)).toEqualTypeOf<number[]>();
     expectTypeOf(await race([async () => 1, async () => "two"])).toEqualTypeOf<number | string>();
+  });
+
+  it("map() gives an array of what fn resolves to, from sync and async inputs; forEach() gives void; retry() what fn gives", async () => {
+    expectTypeOf(await map([1, 2], async (n, index) => {
+      expectTypeOf(index).toEqualTypeOf<number>();
+      return String(n);
+    })).toEqualTypeOf<string[]>();
+    const [send, receive] = openMemoryChannel<Date>();
+    send.close(); // the channel has ended: map() over it resolves with []
+    expectTypeOf(await map(receive, (d) => d.getTime())).toEqualTypeOf<number[]>();
+    expectTypeOf(await forEach(new Set(["a"]), (s) => s.length)).toEqualTypeOf<void>();
+    expectTypeOf(await retry(async (attempt) => attempt > 0)).toEqualTypeOf<boolean>();
+  });
+
+  it("sendMany() returns a promise with a count; receiveMany() an array of the channel's type", async () => {
+    const [send, receive] = openMemoryChannel<number>(10);
+    const sending = send.sendMany([1, 2]);
+    expectTypeOf(sending).toEqualTypeOf<SendManyPromise>();
+    expectTypeOf(sending.delivered).toEqualTypeOf<number>();
+    await sending;
+    expectTypeOf(await receive.receiveMany(2)).toEqualTypeOf<number[]>();
+    // @ts-expect-error a string is not a number
+    send.sendMany(["one"]).catch(() => {});
   });
 });
