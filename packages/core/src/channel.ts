@@ -166,7 +166,7 @@ export interface ReceiveChannel<T> extends AsyncIterable<T>, Disposable, AsyncDi
    * senders), up to `max` values in all. A checkpoint; cancellation while it
    * waits means nothing was consumed. Ends like `receive()`: `EndOfChannel`
    * once every send end is closed and the buffer is empty. `max` is a
-   * positive integer or `Infinity`.
+   * positive integer or `Infinity` (the default: whatever is ready).
    *
    * @example
    * ```ts
@@ -178,7 +178,7 @@ export interface ReceiveChannel<T> extends AsyncIterable<T>, Disposable, AsyncDi
    * console.log(await receive.receiveMany(2)); // ["c"]
    * ```
    */
-  receiveMany(max: number): Promise<T[]>;
+  receiveMany(max?: number): Promise<T[]>;
   /** Another receive end of the same channel; receivers share the values, each value goes to one of them. */
   clone(): ReceiveChannel<T>;
   /** Closes this end. When every receive end is closed, senders get `BrokenResourceError` and buffered values are dropped. Idempotent. */
@@ -457,7 +457,7 @@ class MemoryReceiveChannel<T> extends ChannelEnd<T> implements ReceiveChannel<T>
     throw new WouldBlock("receiveNowait() would block: the buffer is empty and no task is waiting to send");
   }
 
-  receiveMany(max: number): Promise<T[]> {
+  receiveMany(max: number = Infinity): Promise<T[]> {
     const error = checkBatchSize(max, "receiveMany()");
     if (error !== null) return Promise.reject(error);
     return this.#receive(MANY, max) as Promise<T[]>;

@@ -117,6 +117,12 @@ describe("receiveMany", () => {
     await expect(receive.receiveMany(2)).rejects.toBeInstanceOf(ClosedResourceError);
   }));
 
+  it("takes whatever is ready when max is not given", virtual(async () => {
+    const [send, receive] = openMemoryChannel<number>(Infinity);
+    for (let i = 0; i < 1000; i++) send.sendNowait(i);
+    expect(await receive.receiveMany()).toHaveLength(1000);
+  }));
+
   it("rejects a max that is not a positive integer or Infinity, taking nothing", virtual(async () => {
     const [send, receive] = openMemoryChannel<number>(10);
     send.sendNowait(1);

@@ -57,7 +57,7 @@ export class SourceReceiveChannel<T> implements ReceiveChannel<T> {
     throw new WouldBlock(this.#emptyMessage);
   }
 
-  async receiveMany(max: number): Promise<T[]> {
+  async receiveMany(max: number = Infinity): Promise<T[]> {
     if (typeof max !== "number") throw new TypeError(`receiveMany() max must be a number; got ${typeof max}`);
     if (max !== Infinity && !(Number.isInteger(max) && max >= 1)) throw new RangeError(`receiveMany() max must be a positive integer or Infinity; got ${max}`);
     const batch: T[] = [(await this.receive()) as T];
