@@ -14,6 +14,16 @@ export { now, currentEffectiveDeadline } from "./time.js";
 export { currentSignal, abortable } from "./signal.js";
 export { all, race } from "./combinators.js";
 export { openMemoryChannel, type ChannelStatistics, type ReceiveChannel, type SendChannel } from "./channel.js";
+export {
+  openBroadcastChannel,
+  type BroadcastChannel,
+  type BroadcastOptions,
+  type BroadcastStatistics,
+  type BroadcastSubscription,
+  type SendManyPromise,
+  type SubscriptionStatistics,
+  type WhenFull,
+} from "./broadcast.js";
 export { produce, type ProduceOptions, type ProducerContext, type ProducerStream } from "./producer.js";
 export { Event, type EventStatistics } from "./sync/event.js";
 export { Lock, type LockStatistics } from "./sync/lock.js";

@@ -32,6 +32,7 @@ const ROOT_VALUES = [
   "moveOnAfter",
   "moveOnAt",
   "now",
+  "openBroadcastChannel",
   "openMemoryChannel",
   "produce",
   "race",
