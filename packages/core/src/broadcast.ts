@@ -466,11 +466,26 @@ function failWaitersOn(lot: ParkingLot<any>, owner: object, message: string): vo
 // complete at once, so that the fast path costs no promise of its own; errors are returned
 // as rejected promises, never thrown synchronously.
 
-class BroadcastSender<T> implements BroadcastChannel<T> {
+/** What both kinds of handle share: disposal closes them. */
+abstract class Handle implements Disposable, AsyncDisposable {
+  abstract close(): void;
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return RESOLVED;
+  }
+}
+
+class BroadcastSender<T> extends Handle implements BroadcastChannel<T> {
   readonly #state: BroadcastState<T>;
   #closed = false;
 
   constructor(state: BroadcastState<T>) {
+    super();
     this.#state = state;
   }
 
@@ -526,15 +541,6 @@ class BroadcastSender<T> implements BroadcastChannel<T> {
 
   statistics(): BroadcastStatistics {
     return this.#state.statistics();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-    return RESOLVED;
   }
 
   async #sendMany(values: Iterable<T>, progress: { delivered: number }): Promise<void> {
@@ -596,12 +602,13 @@ function closeQuietly(iterator: Iterator<unknown>): void {
   }
 }
 
-class Subscription<T> implements BroadcastSubscription<T> {
+class Subscription<T> extends Handle implements BroadcastSubscription<T> {
   readonly #state: BroadcastState<T>;
   readonly #subscriber: Subscriber<T>;
   #closed = false;
 
   constructor(state: BroadcastState<T>, subscriber: Subscriber<T>) {
+    super();
     this.#state = state;
     this.#subscriber = subscriber;
   }
@@ -651,15 +658,6 @@ class Subscription<T> implements BroadcastSubscription<T> {
       // Leaving a `for await` loop early does not close the subscription.
       return: () => Promise.resolve(DONE),
     };
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-    return RESOLVED;
   }
 
   /** receive(), the iterator's next() (`mode` ITERATING) or receiveMany() (MANY): one operation, its result shaped for each. */

@@ -5,8 +5,8 @@
 // under "fail" it gets an unbroken run of them until it falls behind.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BrokenResourceError, ClosedResourceError, EndOfChannel, moveOnAfter, openBroadcastChannel, run, sleep, taskGroup, type BroadcastChannel, type BroadcastSubscription, type WhenFull } from "../src/index.js";
-import { fcOptions } from "./fast-check.js";
+import { BrokenResourceError, ClosedResourceError, EndOfChannel, openBroadcastChannel, run, sleep, taskGroup, type BroadcastChannel, type BroadcastSubscription, type WhenFull } from "../src/index.js";
+import { fcOptions, withDeadline } from "./fast-check.js";
 import { MockClock } from "./virtual-time.js";
 
 interface Step {
@@ -39,15 +39,6 @@ const subscriber: fc.Arbitrary<SubscriberSpec> = fc.record({
 });
 
 type Tagged = readonly [sender: number, seq: number];
-
-async function withDeadline<T>(deadline: number | null, operation: () => Promise<T>): Promise<{ done: true; value: T } | { done: false }> {
-  if (deadline === null) return { done: true, value: await operation() };
-  let result: { done: true; value: T } | { done: false } = { done: false };
-  await moveOnAfter(deadline, async () => {
-    result = { done: true, value: await operation() };
-  });
-  return result;
-}
 
 /** What one subscriber saw. */
 interface Seen<T> {

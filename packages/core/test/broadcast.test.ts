@@ -9,7 +9,6 @@ import {
   checkpoint,
   moveOnAfter,
   openBroadcastChannel,
-  sleep,
   taskGroup,
   type BroadcastSubscription,
   type SendManyPromise,
@@ -376,14 +375,18 @@ describe("openBroadcastChannel", () => {
       expect(bus.statistics().subscribers).toBe(0);
       {
         await using sub = bus.subscribe();
+        bus.sendNowait(1);
+        expect(sub.statistics().currentBufferUsed).toBe(1);
       }
       expect(bus.statistics().subscribers).toBe(0);
       const clone = bus.clone();
       {
         using tx = bus;
+        expect(tx.statistics().openSendChannels).toBe(2);
       }
       {
         await using tx = clone;
+        expect(tx.statistics().openSendChannels).toBe(1);
       }
       expect(bus.statistics().openSendChannels).toBe(0);
     }));
@@ -664,6 +667,7 @@ describe("openBroadcastChannel", () => {
       const text = formatTaskTree();
       expect(text).toMatch(/task "ticker" — blocked: send on broadcast channel "ticks"/);
       expect(text).toMatch(/task "auditor" — blocked: receive on broadcast subscription "audit"/);
+      expect(idle.statistics().currentBufferUsed).toBe(1); // the one the ticker waits on
       tg.cancelScope.cancel();
     });
   }));
