@@ -16,6 +16,15 @@ export { all, race } from "./combinators.js";
 export { map, forEach, type MapInput, type MapOptions } from "./map.js";
 export { retry, type RetryOptions } from "./retry.js";
 export { openMemoryChannel, type ChannelStatistics, type ReceiveChannel, type SendChannel, type SendManyPromise } from "./channel.js";
+export {
+  openBroadcastChannel,
+  type BroadcastChannel,
+  type BroadcastOptions,
+  type BroadcastStatistics,
+  type BroadcastSubscription,
+  type SubscriptionStatistics,
+  type WhenFull,
+} from "./broadcast.js";
 export { produce, type ProduceOptions, type ProducerContext, type ProducerStream } from "./producer.js";
 export { Event, type EventStatistics } from "./sync/event.js";
 export { Lock, type LockStatistics } from "./sync/lock.js";

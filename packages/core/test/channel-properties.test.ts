@@ -3,8 +3,8 @@
 // schedule, no value is lost, duplicated or reordered, and every task ends.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { EndOfChannel, isCancelled, moveOnAfter, openMemoryChannel, run, sleep, taskGroup } from "../src/index.js";
-import { fcOptions } from "./fast-check.js";
+import { EndOfChannel, isCancelled, openMemoryChannel, run, sleep, taskGroup } from "../src/index.js";
+import { fcOptions, withDeadline } from "./fast-check.js";
 import { MockClock } from "./virtual-time.js";
 
 interface Step {
@@ -28,15 +28,6 @@ const scenario = fc.record({
 });
 
 type Tagged = readonly [sender: number, seq: number];
-
-async function withDeadline<T>(deadline: number | null, operation: () => Promise<T>): Promise<{ done: true; value: T } | { done: false }> {
-  if (deadline === null) return { done: true, value: await operation() };
-  let result: { done: true; value: T } | { done: false } = { done: false };
-  await moveOnAfter(deadline, async () => {
-    result = { done: true, value: await operation() };
-  });
-  return result;
-}
 
 describe("memory channel properties", () => {
   it("under random cancellation, every value sent is received exactly once, in order per sender, and every task ends", async () => {

@@ -34,6 +34,7 @@ const ROOT_VALUES = [
   "moveOnAfter",
   "moveOnAt",
   "now",
+  "openBroadcastChannel",
   "openMemoryChannel",
   "produce",
   "race",
