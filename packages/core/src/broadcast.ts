@@ -191,10 +191,10 @@ export interface BroadcastSubscription<T> extends ReceiveChannel<T> {
   /**
    * Waits like `receive()` for the first value, then also takes whatever else
    * this subscriber has buffered right now, up to `max` values in all (a
-   * positive integer or `Infinity`). A checkpoint; cancelled, it took nothing.
-   * Throws `EndOfChannel` at the end, like `receive()`.
+   * positive integer or `Infinity`, the default). A checkpoint; cancelled, it
+   * took nothing. Throws `EndOfChannel` at the end, like `receive()`.
    */
-  receiveMany(max: number): Promise<T[]>;
+  receiveMany(max?: number): Promise<T[]>;
   /** Another handle on the same subscription: the clones share its values, each value goes to one of them. */
   clone(): BroadcastSubscription<T>;
   /** Closes this handle; when every clone is closed, the subscriber is unsubscribed and its buffer dropped. Idempotent. */
