@@ -31,6 +31,7 @@ export { Lock, type LockStatistics } from "./sync/lock.js";
 export { Semaphore, type SemaphoreOptions, type SemaphoreStatistics } from "./sync/semaphore.js";
 export { CapacityLimiter, type CapacityLimiterStatistics } from "./sync/capacity-limiter.js";
 export { Condition, type ConditionStatistics } from "./sync/condition.js";
+export { RateLimiter, type RateLimiterOptions, type RateLimiterStatistics } from "./sync/rate-limiter.js";
 export type { Clock, ClockAlarm } from "./core/runtime.js";
 export type { NameOptions } from "./core/validate.js";
 export {

@@ -16,6 +16,7 @@ const ROOT_VALUES = [
   "EndOfChannel",
   "Event",
   "Lock",
+  "RateLimiter",
   "Semaphore",
   "TASK_STATUS_IGNORED",
   "TaskGroupError",

@@ -165,13 +165,17 @@ export class SleepWaiter extends Waiter<void> implements DeadlineEntry {
 export const SLEEPING: WaitTarget = Object.freeze({ operation: "sleep" });
 
 /**
- * What a waiter waits in: its queue's target; a sleeper's deadline; else the
+ * What a waiter waits in: its queue's target (and the time its queue says it
+ * waits until, if any); a sleeper's deadline; else the
  * target its creator put as its owner (a WaitTarget), or a foreign promise in
  * abortable() (whose owner is the set of its waiters).
  */
 export function describeWaiter(waiter: Waiter<any>): Wait {
-  const lot = waiter.lot as { what?: WaitTarget } | null;
-  if (lot !== null && lot.what !== undefined) return { what: lot.what };
+  const lot = waiter.lot as { what?: WaitTarget; untilOf?: (waiter: Waiter<any>) => number | undefined } | null;
+  if (lot !== null && lot.what !== undefined) {
+    const until = lot.untilOf?.(waiter);
+    return until === undefined ? { what: lot.what } : { what: lot.what, until };
+  }
   if (waiter instanceof SleepWaiter) return { what: SLEEPING, until: waiter.deadline };
   const owner = waiter.owner as { operation?: unknown } | undefined;
   if (owner instanceof Set) return { what: ABORTABLE };

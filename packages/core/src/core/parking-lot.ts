@@ -20,17 +20,29 @@ import { Waiter, type WaitTarget } from "./park.js";
 export class ParkingLot<T = void> {
   /** What its waiters wait in (for the task tree). */
   readonly what: WaitTarget;
+  /**
+   * For a queue whose waiters also wait for a time (a rate limiter's first
+   * waiter): until when `waiter` waits, on the runtime clock, or `undefined`;
+   * the task tree and instruments show it as a sleep's `until`.
+   */
+  readonly untilOf: ((waiter: Waiter<T>) => number | undefined) | undefined;
   #head: Waiter<T> | null = null;
   #tail: Waiter<T> | null = null;
   #size = 0;
 
-  /** How many tasks are parked here. */
-  constructor(what: WaitTarget = { operation: "wait" }) {
+  constructor(what: WaitTarget = { operation: "wait" }, untilOf?: (waiter: Waiter<T>) => number | undefined) {
     this.what = what;
+    this.untilOf = untilOf;
   }
 
+  /** How many tasks are parked here. */
   get size(): number {
     return this.#size;
+  }
+
+  /** The front waiter (the next to be served), or `null` if the lot is empty. */
+  get first(): Waiter<T> | null {
+    return this.#head;
   }
 
   /**
