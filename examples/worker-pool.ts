@@ -31,7 +31,12 @@ async function feed(count: number, jobs: SendChannel<number>): Promise<void> {
   }
 }
 
-/** Adds up the results a batch at a time: takes whatever has arrived, up to 64, and waits only when there is none. */
+/** Stands for a database write: one round trip per call, however many rows it carries. */
+async function saveRows(rows: readonly Result[]): Promise<void> {
+  await sleep(rows.length > 0 ? 1 : 0);
+}
+
+/** Saves the results a batch at a time: takes whatever has arrived, up to 64, and waits only when there is none. */
 async function tally(results: BroadcastSubscription<Result>): Promise<{ count: number; batches: number }> {
   using rx = results;
   let count = 0;
@@ -44,13 +49,14 @@ async function tally(results: BroadcastSubscription<Result>): Promise<{ count: n
       if (error instanceof EndOfChannel) return { count, batches };
       throw error;
     }
+    await saveRows(batch); // meanwhile, the next batch gathers in the buffer
     count += batch.length;
     batches++;
   }
 }
 // #endregion
 
-// #region broadcast
+// #region pool
 /** Reports progress now and then; may miss updates (its subscription drops the oldest), never slows the pool. */
 async function progress(results: BroadcastSubscription<Result>, total: number): Promise<void> {
   using rx = results;
@@ -67,13 +73,13 @@ async function progress(results: BroadcastSubscription<Result>, total: number): 
 await taskGroup(async (tg) => {
   const [sendJobs, jobs] = openMemoryChannel<number>(32, { name: "jobs" });
   // Closed when this block ends (however it ends): the subscribers then drain their buffers and stop.
-  using results = openBroadcastChannel<Result>(16, { whenFull: "wait", name: "results" });
+  using results = openBroadcastChannel<Result>(64, { whenFull: "wait", name: "results" });
   using reporter = openBroadcastChannel<Result>(4, { whenFull: "dropOldest", name: "progress" });
   // Subscribe before the first result is sent: a subscription sees only what is sent after it.
   const tallied = results.subscribe({ name: "tally" });
   tg.spawn(async () => {
     const { count, batches } = await tally(tallied);
-    console.log(`tally: ${count} results in ${batches} batches`);
+    console.log(`tally: ${count} results saved in ${batches} batches`);
   }, { name: "tally" });
   const watched = reporter.subscribe({ name: "progress" });
   tg.spawn(() => progress(watched, JOBS), { name: "progress" });

@@ -20,7 +20,7 @@ it("worker-pool.ts hashes every job in a pool of 4; the tally sees every result,
   expect(stderr).toBe("");
   const lines = stdout.trimEnd().split("\n");
   const tally = lines.find((line) => line.startsWith("tally:"))!;
-  const [, batches] = tally.match(/^tally: 1000 results in (\d+) batches$/)!;
+  const [, batches] = tally.match(/^tally: 1000 results saved in (\d+) batches$/)!;
   expect(Number(batches)).toBeGreaterThan(1);
   expect(Number(batches)).toBeLessThan(1000); // receiveMany took more than one result at a time
   const progress = lines.filter((line) => line.startsWith("progress:"));

@@ -644,9 +644,7 @@ class Subscription<T> extends Handle implements BroadcastSubscription<T> {
     if (subscriber.buffer.size > 0) {
       let result: unknown;
       if (mode === MANY) {
-        const values = [state.take(subscriber)];
-        while (values.length < max && subscriber.buffer.size > 0) values.push(state.take(subscriber));
-        result = values;
+        result = this.#takeReady([], max);
       } else {
         result = shaped(mode, state.take(subscriber));
       }
@@ -657,7 +655,16 @@ class Subscription<T> extends Handle implements BroadcastSubscription<T> {
     if (state.openSendChannels === 0) {
       return mode === ITERATING ? Promise.resolve(DONE) : Promise.reject(endOfChannel(mode === MANY ? "receiveMany()" : "receive()"));
     }
-    return subscriber.receiveLot.park(context, mode, this).promise;
+    const promise = subscriber.receiveLot.park(context, mode, this).promise;
+    // A receiveMany() is woken with its first value; the rest is what has arrived by the time it has it.
+    return mode === MANY ? promise.then((batch) => this.#takeReady(batch as T[], max)) : promise;
+  }
+
+  /** Adds to `batch` what this subscriber has buffered now, up to `max` values in all. */
+  #takeReady(batch: T[], max: number): T[] {
+    const subscriber = this.#subscriber;
+    while (batch.length < max && !this.#closed && subscriber.buffer.size > 0) batch.push(this.#state.take(subscriber));
+    return batch;
   }
 
   #closedError(what: string): ClosedResourceError {
