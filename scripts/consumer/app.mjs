@@ -1,7 +1,20 @@
 // A first program as a user writes it, run by the consumer test (scripts/consumer-test.mjs)
 // on the installed tarballs: as ESM on every Node of the support table, on Bun and on Deno.
 import { Readable } from "node:stream";
-import { CancelScope, isCancelled, moveOnAfter, openMemoryChannel, produce, run, sleep, taskGroup } from "@quartet/core";
+import {
+  CancelScope,
+  RateLimiter,
+  isCancelled,
+  map,
+  moveOnAfter,
+  openBroadcastChannel,
+  openMemoryChannel,
+  produce,
+  retry,
+  run,
+  sleep,
+  taskGroup,
+} from "@quartet/core";
 import { currentStatistics } from "@quartet/core/lowlevel";
 import { fromReadable, serveHttp } from "@quartet/node";
 import { MockClock, waitAllTasksBlocked } from "@quartet/testing";
@@ -51,6 +64,19 @@ await run(async () => {
 }, { clock });
 if (performance.now() - started > 5_000) throw new Error("the mock clock took real time");
 done.push(`mock clock at ${clock.now()}`);
+
+// Everyday helpers: map with a limit, retry, batches, broadcast, a rate limiter.
+let tries = 0;
+const doubled = await map([1, 2, 3], (n) => retry(async () => (++tries % 2 === 1 ? Promise.reject(new Error("flaky")) : n * 2), { delay: 1 }), { concurrency: 2 });
+const bus = openBroadcastChannel(4);
+const subscription = bus.subscribe();
+await bus.sendMany(doubled);
+bus.close();
+const limiter = new RateLimiter(1000, { burst: 3 });
+await limiter.acquire(3);
+const broadcast = (await subscription.receiveMany()).join(",");
+if (broadcast !== "2,4,6") throw new Error(`map/retry/broadcast gave ${broadcast}, not 2,4,6`);
+done.push(`helpers ${broadcast}`);
 
 // HTTP and streams (@quartet/node).
 await taskGroup(async (tg) => {

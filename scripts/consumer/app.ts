@@ -3,7 +3,13 @@
 import type { AddressInfo } from "node:net";
 import {
   CancelScope,
+  type BroadcastSubscription,
   type Clock,
+  map,
+  openBroadcastChannel,
+  RateLimiter,
+  retry,
+  type SendManyPromise,
   openMemoryChannel,
   produce,
   type ReceiveChannel,
@@ -39,6 +45,13 @@ export async function main(): Promise<number> {
   await using _ = stream;
   const scope = new CancelScope({ shield: true });
   await scope.run(async () => {});
+  const lengths: number[] = await map(["a", "bb"], (s) => retry(async () => s.length), { concurrency: 1 });
+  const bus = openBroadcastChannel<number>(4, { whenFull: "dropOldest" });
+  const subscription: BroadcastSubscription<number> = bus.subscribe();
+  const sending: SendManyPromise = bus.sendMany(lengths);
+  await sending;
+  await new RateLimiter(10).acquire();
+  const batch: number[] = await subscription.receiveMany(2);
   const stats: RunStatistics = currentStatistics();
-  return (port ?? 0) + stats.tasksLiving;
+  return (port ?? 0) + stats.tasksLiving + batch.length + sending.delivered;
 }

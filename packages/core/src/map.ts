@@ -34,7 +34,21 @@ export interface MapOptions {
   name?: string;
 }
 
-/** What `map` and `forEach` accept as input: any iterable or async iterable (a channel's receive end is one). */
+/**
+ * What `map` and `forEach` accept as input: any iterable or async iterable (a
+ * channel's receive end is one).
+ *
+ * @example
+ * ```ts
+ * import { forEach, type MapInput } from "@quartet/core";
+ *
+ * async function* pages(): AsyncGenerator<number> {
+ *   for (let page = 1; page <= 3; page++) yield page; // read lazily, as workers free up
+ * }
+ * const inputs: MapInput<number>[] = [[1, 2, 3], new Set([4, 5]), pages()];
+ * for (const input of inputs) await forEach(input, (n) => console.log(n), { concurrency: 2 });
+ * ```
+ */
 export type MapInput<T> = Iterable<T> | AsyncIterable<T>;
 
 /**
