@@ -6,7 +6,7 @@
 
 import { CancelScope, catchesAtExit, nodeOf } from "./cancel-scope.js";
 import { CancelNode } from "./core/cancel-node.js";
-import { current, runInContext } from "./core/context.js";
+import { current, enterContext, runInContext } from "./core/context.js";
 import { Cancelled, TaskGroupError, cancellationOf } from "./core/errors.js";
 import { CallSite } from "./core/debug.js";
 import { instrumentStarted, instruments } from "./core/instruments.js";
@@ -225,11 +225,19 @@ class TaskGroupImpl implements TaskGroup {
     if (this.#pending.length === 1) queueMicrotask(this.#startPending);
   }
 
-  /** Starts the children spawned since the last microtask, each in its own context. */
+  /**
+   * Starts the children spawned since the last microtask, each in its own
+   * context. Runs only as a `queueMicrotask` callback, so it can enter each
+   * child's context in turn and leave the last one entered: the microtask's
+   * caller restores the context when the callback returns.
+   */
   readonly #startPending = (): void => {
     const pending = this.#pending;
     this.#pending = [];
-    for (const child of pending) runInContext(child, runChild, child);
+    for (const child of pending) {
+      enterContext(child);
+      runChild(child);
+    }
   };
 
   async start<T = void>(fn: (status: TaskStatus<T>) => Promise<unknown>, options?: TaskOptions): Promise<T> {

@@ -88,6 +88,17 @@ export function currentRun(): Context | null {
   return runtime !== implicitRoot?.node.runtime && !runtime.closed ? context : null;
 }
 
+/**
+ * Makes `context` the current context for the rest of the calling callback
+ * (and everything it starts), without restoring the previous one: cheaper than
+ * `runInContext` (one context frame instead of two on Node 24), and correct
+ * only at the top of a callback whose caller restores the context when it
+ * returns — a `queueMicrotask` callback is one.
+ */
+export function enterContext(context: Context): void {
+  storage.enterWith(context);
+}
+
 /** Calls `fn(...args)` with `context` as the current context (for it and everything it starts). */
 export function runInContext<A extends unknown[], R>(context: Context, fn: (...args: A) => R, ...args: A): R {
   return storage.run(context, fn, ...args);
