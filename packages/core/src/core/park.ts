@@ -100,6 +100,16 @@ export class Waiter<T = void> {
     return this.#task;
   }
 
+  /** The tasks blocked here: its task (and, for a {@link SharedWaiter}, the tasks that joined it). */
+  tasks(): Task[] {
+    return [this.#task];
+  }
+
+  /** The cancel node the task waits in; `null` once the waiter has been woken, failed or aborted. */
+  get node(): CancelNode | null {
+    return this.#node;
+  }
+
   /** Whether the waiter is still blocked (not yet woken, failed or aborted). */
   get waiting(): boolean {
     return this.#node !== null;
@@ -130,6 +140,52 @@ export class Waiter<T = void> {
     node.removeWaiter(this);
     node.runtime!.unblock(this.#task);
     if (instruments !== null) instrumentUnblocked(this.#task, describeWaiter(this));
+    return true;
+  }
+}
+
+/**
+ * A waiter that other tasks of the same cancel node can join: one promise, one
+ * place in the node's waiter list and in the queue, for all of them (the tasks
+ * of one group waiting on one `Event` cost one waiter, not one each). Exact
+ * because the tasks share the node: a cancellation reaches all of them at
+ * once, and they get the same `Cancelled`. Only for a queue that wakes all its
+ * waiters together, in order (an `Event`): the tasks of a shared waiter go on
+ * in the order they joined, as they would with a waiter each.
+ */
+export class SharedWaiter<T = void> extends Waiter<T> {
+  /** The tasks that joined, in order; `null` until one does. */
+  #others: Task[] | null = null;
+
+  /** Blocks the task of `context` (in this waiter's node, still waiting) here too. */
+  join(context: Context): void {
+    const task = context.task;
+    (this.#others ??= []).push(task);
+    task.node.runtime!.block(task);
+    if (instruments !== null) instrumentBlocked(task, describeWaiter(this));
+  }
+
+  override tasks(): Task[] {
+    const tasks = [this.task];
+    if (this.#others !== null) tasks.push(...this.#others);
+    return tasks;
+  }
+
+  /** How many tasks are blocked here. */
+  get size(): number {
+    return 1 + (this.#others?.length ?? 0);
+  }
+
+  protected override leave(): boolean {
+    if (!super.leave()) return false;
+    const others = this.#others;
+    if (others !== null) {
+      const runtime = this.task.node.runtime!;
+      for (const task of others) {
+        runtime.unblock(task);
+        if (instruments !== null) instrumentUnblocked(task, describeWaiter(this));
+      }
+    }
     return true;
   }
 }

@@ -15,7 +15,7 @@
  */
 
 import type { Context } from "./context.js";
-import { Waiter, type WaitTarget } from "./park.js";
+import { SharedWaiter, Waiter, type WaitTarget } from "./park.js";
 
 export class ParkingLot<T = void> {
   /** What its waiters wait in (for the task tree). */
@@ -65,6 +65,22 @@ export class ParkingLot<T = void> {
     waiter.owner = owner;
     this.#append(waiter);
     return waiter.announce();
+  }
+
+  /**
+   * Parks the task of `context` at the back of the lot, as {@link park} does,
+   * with a waiter that other tasks of its cancel node can join while it is the
+   * last (see `SharedWaiter`). For a lot whose waiters are all woken together.
+   */
+  parkShared(context: Context): SharedWaiter<T> {
+    const waiter = new SharedWaiter<T>(context, leaveLot);
+    this.#append(waiter);
+    return waiter.announce();
+  }
+
+  /** The back waiter (the last to have parked), or `null` if the lot is empty. */
+  get last(): Waiter<T> | null {
+    return this.#tail;
   }
 
   /** Takes the front waiter out of the lot and returns it (still parked: the caller wakes or fails it). */

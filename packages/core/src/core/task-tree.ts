@@ -145,7 +145,7 @@ export function taskTreeOf(root: CancelNode, runtime: Runtime): TaskTree {
   const all: CancelNode[] = [root];
   for (let i = 0; i < all.length; i++) {
     const node = all[i]!;
-    for (const waiter of node.waiters()) if (!waiterOf.has(waiter.task)) waiterOf.set(waiter.task, waiter);
+    for (const waiter of node.waiters()) for (const task of waiter.tasks()) if (!waiterOf.has(task)) waiterOf.set(task, waiter);
     for (const child of node.childNodes()) all.push(child);
   }
 

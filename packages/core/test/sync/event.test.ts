@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { Cancelled, CancelScope, moveOnAfter, now, sleep, taskGroup } from "../../src/index.js";
+import { Cancelled, CancelScope, moveOnAfter, now, run, sleep, taskGroup } from "../../src/index.js";
+import { addInstrument, formatTaskTree } from "../../src/lowlevel.js";
 import { Event } from "../../src/sync/event.js";
-import { virtual } from "../virtual-time.js";
+import { MockClock, virtual, waitAllTasksBlocked } from "../virtual-time.js";
 
 describe("Event", () => {
   it("starts unset and stays set once set()", () => {
@@ -93,5 +94,101 @@ describe("Event", () => {
     const statistics = new Event().statistics();
     expect(statistics).toEqual({ tasksWaiting: 0 });
     expect(Object.isFrozen(statistics)).toBe(true);
+  });
+
+  describe("tasks of one group waiting one after another (they share one waiter)", () => {
+    it("are each counted, shown and woken in the order they started waiting, also mixed with tasks of other scopes", virtual(async () => {
+      const event = new Event({ name: "go" });
+      const woken: string[] = [];
+      await taskGroup(async (tg) => {
+        for (const name of ["a", "b", "c"]) tg.spawn(async () => { await event.wait(); woken.push(name); }, { name });
+        tg.spawn(() => new CancelScope({ name: "own scope" }).run(async () => { await event.wait(); woken.push("d"); }), { name: "d" });
+        for (const name of ["e", "f"]) tg.spawn(async () => { await event.wait(); woken.push(name); }, { name });
+        await waitAllTasksBlocked(); // every task counts as blocked: the waiting body is idle too
+        expect(event.statistics().tasksWaiting).toBe(6);
+        const tree = formatTaskTree();
+        for (const name of ["a", "b", "c", "d", "e", "f"]) expect(tree).toContain(`task "${name}" — blocked: wait on Event "go"`);
+        event.set();
+      });
+      expect(woken).toEqual(["a", "b", "c", "d", "e", "f"]);
+    }));
+
+    it("are all cancelled with their group, each getting the group's Cancelled, and counted out", virtual(async () => {
+      const event = new Event();
+      const caught: unknown[] = [];
+      await taskGroup(async (tg) => {
+        for (let i = 0; i < 3; i++) {
+          tg.spawn(async () => {
+            try {
+              await event.wait();
+            } catch (error) {
+              caught.push(error);
+              throw error;
+            }
+          });
+        }
+        await waitAllTasksBlocked();
+        tg.cancelScope.cancel("enough");
+      });
+      expect(caught).toHaveLength(3);
+      expect(caught[0]).toBeInstanceOf(Cancelled);
+      expect(new Set(caught).size).toBe(1);
+      expect(event.statistics().tasksWaiting).toBe(0);
+    }));
+
+    it("a task of a nested scope that is cancelled leaves; the group's tasks around it still wait and are woken", virtual(async () => {
+      const event = new Event();
+      const woken: string[] = [];
+      const scope = new CancelScope();
+      await taskGroup(async (tg) => {
+        tg.spawn(async () => { await event.wait(); woken.push("a"); });
+        tg.spawn(() => scope.run(() => event.wait()));
+        tg.spawn(async () => { await event.wait(); woken.push("c"); });
+        await waitAllTasksBlocked();
+        scope.cancel();
+        await waitAllTasksBlocked();
+        expect(event.statistics().tasksWaiting).toBe(2);
+        event.set();
+      });
+      expect(woken).toEqual(["a", "c"]);
+    }));
+
+    it("instruments hear each task block and unblock", async () => {
+      const blocked: string[] = [];
+      const unblocked: string[] = [];
+      const remove = addInstrument({
+        taskBlocked: (block) => blocked.push(`${block.name} ${block.operation}`),
+        taskUnblocked: (block) => unblocked.push(block.name),
+      });
+      try {
+        await run(async () => {
+          const event = new Event();
+          await taskGroup(async (tg) => {
+            for (const name of ["x", "y", "z"]) tg.spawn(() => event.wait(), { name });
+            await waitAllTasksBlocked();
+            event.set();
+          });
+        }, { clock: new MockClock({ autojumpThreshold: 0 }) });
+      } finally {
+        remove();
+      }
+      expect(blocked.filter((b) => b.endsWith(" wait"))).toEqual(["x wait", "y wait", "z wait"]);
+      expect(unblocked.filter((name) => ["x", "y", "z"].includes(name))).toEqual(["x", "y", "z"]);
+    });
+
+    it("with debugging on, each task still records its own call site", async () => {
+      await run(async () => {
+        const event = new Event({ name: "gate" });
+        await taskGroup(async (tg) => {
+          tg.spawn(() => event.wait(), { name: "first" });
+          tg.spawn(() => event.wait(), { name: "second" });
+          await waitAllTasksBlocked();
+          const lines = formatTaskTree().split("\n").filter((line) => line.includes('wait on Event "gate"'));
+          expect(lines).toHaveLength(2);
+          for (const line of lines) expect(line).toMatch(/, at .*event\.test\.ts:\d+:\d+/);
+          event.set();
+        });
+      }, { clock: new MockClock({ autojumpThreshold: 0 }), debug: true });
+    });
   });
 });
