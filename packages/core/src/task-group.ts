@@ -217,7 +217,7 @@ class TaskGroupImpl implements TaskGroup {
     }
     if (this.#closed) throw new Error(`spawn() into ${this.#describe()} that has already finished`);
     this.#running++;
-    const child = new Child(this.#node, taskName(fn, options?.name), this, fn);
+    const child = new Child(this.#node, taskName(fn, options?.name), fn);
     this.#link(child);
     this.#node.runtime!.taskStarted(child, current().task);
     // Children start together, from one microtask after the spawn() calls: never inside spawn().
@@ -342,21 +342,20 @@ class TaskGroupImpl implements TaskGroup {
 
 /** A spawned task: its own first context, with what it needs to run and report back. */
 class Child extends Task {
-  readonly group: TaskGroupImpl;
   readonly fn: () => Promise<unknown>;
   prevSibling: Child | null = null;
   nextSibling: Child | null = null;
 
-  constructor(node: CancelNode, name: string, group: TaskGroupImpl, fn: () => Promise<unknown>) {
+  /** `node` is the node of the group the child is spawned into (so the group is its owner). */
+  constructor(node: CancelNode, name: string, fn: () => Promise<unknown>) {
     super(node, name);
-    this.group = group;
     this.fn = fn;
   }
 
   end(failed: boolean, error: unknown): void {
     if (failed) noteTaskOf(error, this.name);
     this.node.runtime!.taskEnded(this);
-    this.group.spawnedEnded(this, failed, error);
+    (this.node.owner as TaskGroupImpl).spawnedEnded(this, failed, error);
   }
 }
 

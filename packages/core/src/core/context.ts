@@ -35,28 +35,37 @@ export interface Context {
  */
 export class Task implements Context {
   readonly node: CancelNode;
-  readonly task: Task;
   /** The name given with `{ name }`, else the function's own name, else "anonymous". */
   readonly name: string;
-  /**
-   * Whether the runtime counts this task among its living tasks (every task
-   * but the implicit root). Only counted tasks take part in idle detection.
-   */
-  readonly counted: boolean;
   /** How many Quartet operations the task is blocked in right now (usually 0 or 1). Owned by the runtime. */
   blocks = 0;
   /** How many checkpoints (operations that check for cancellation) the task has passed; for `assertCheckpoints`. */
   checkpoints = 0;
   /** What the task is blocked in when it blocks without a waiter (its group's children, a `start()`); else `null`. */
   blockedIn: WaitTarget | null = null;
+  /**
+   * Whether the runtime counts this task among its living tasks (every task
+   * but the implicit root). Only counted tasks take part in idle detection.
+   * On the prototype, not in each record: a task costs memory for as long as
+   * it lives.
+   */
+  declare readonly counted: boolean;
 
-  constructor(node: CancelNode, name: string, counted = true) {
+  constructor(node: CancelNode, name: string) {
     this.node = node;
-    this.task = this;
     this.name = name;
-    this.counted = counted;
+  }
+
+  /** A task is its own first context: as a context, its task is itself (a getter, not a field, to keep the record small). */
+  get task(): Task {
+    return this;
   }
 }
+Object.defineProperty(Task.prototype, "counted", { value: true });
+
+/** The implicit root's task: not counted among the living tasks. */
+class RootTask extends Task {}
+Object.defineProperty(RootTask.prototype, "counted", { value: false });
 
 const storage = new AsyncLocalStorage<Context>();
 
@@ -67,7 +76,7 @@ function rootContext(): Context {
   if (implicitRoot === null) {
     const node = new CancelNode();
     node.attachRoot(new Runtime(systemClock));
-    const task = new Task(node, "<root>", false);
+    const task = new RootTask(node, "<root>");
     node.task = task;
     implicitRoot = task;
     watchImplicitRoot(node);
