@@ -219,7 +219,8 @@ class TaskGroupImpl implements TaskGroup {
     this.#running++;
     const child = new Child(this.#node, taskName(fn, options?.name), fn);
     this.#link(child);
-    this.#node.runtime!.taskStarted(child, current().task);
+    // The spawning task is looked up only for instruments: finding the current context costs a little.
+    this.#node.runtime!.taskStarted(child, instruments === null ? undefined : current().task);
     // Children start together, from one microtask after the spawn() calls: never inside spawn().
     this.#pending.push(child);
     if (this.#pending.length === 1) queueMicrotask(this.#startPending);
