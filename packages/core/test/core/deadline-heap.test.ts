@@ -50,4 +50,35 @@ describe("DeadlineHeap", () => {
       }),
     );
   });
+
+  it("keeps its order when most entries are removed from the middle (tombstones dropped at the top and compacted)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 100, maxLength: 600 }),
+        fc.array(fc.nat(), { minLength: 50, maxLength: 550 }),
+        (deadlines, picks) => {
+          const heap = new DeadlineHeap();
+          let live = deadlines.map((deadline, id) => Object.assign(entry(deadline, id), { order: id }));
+          for (const e of live) heap.push(e);
+          for (const pick of picks) {
+            if (live.length === 0) break;
+            const e = live[pick % live.length]!;
+            heap.remove(e);
+            live = live.filter((x) => x !== e);
+            expect(e.heapIndex).toBe(-1);
+            expect(heap.size).toBe(live.length);
+          }
+          live.sort((a, b) => a.deadline - b.deadline || a.order - b.order);
+          for (const expected of live) {
+            expect(heap.peek()).toBe(expected);
+            expect(heap.pop()).toBe(expected);
+          }
+          expect(heap.size).toBe(0);
+          expect(heap.peek()).toBeUndefined();
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
 });
+
