@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ChannelStatistics, ReceiveChannel, SendChannel, SendManyPromise } from "./channel.js";
+import { CONCURRENT_NEXT, type ChannelStatistics, type ReceiveChannel, type SendChannel, type SendManyPromise } from "./channel.js";
 import { current } from "./core/context.js";
 import { Deque } from "./core/deque.js";
 import { BrokenResourceError, ClosedResourceError, EndOfChannel, WouldBlock } from "./core/errors.js";
@@ -575,6 +575,7 @@ function closeQuietly(iterator: Iterator<unknown>): void {
 }
 
 class Subscription<T> extends Handle implements BroadcastSubscription<T> {
+  declare readonly [CONCURRENT_NEXT]: true;
   readonly #state: BroadcastState<T>;
   readonly #subscriber: Subscriber<T>;
   #closed = false;
@@ -671,3 +672,5 @@ class Subscription<T> extends Handle implements BroadcastSubscription<T> {
     return new ClosedResourceError(`${what} on a broadcast subscription that was closed`);
   }
 }
+
+Object.defineProperty(Subscription.prototype, CONCURRENT_NEXT, { value: true });

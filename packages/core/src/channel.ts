@@ -12,6 +12,14 @@ import { ParkingLot } from "./core/parking-lot.js";
 import { RESOLVED } from "./core/runtime.js";
 import { describe, requireOptionalName, requireOptionalObject, type NameOptions } from "./core/validate.js";
 
+/**
+ * @internal Marks a receive end whose async iterator may be asked for its next
+ * value while an earlier `next()` is still pending (its waiters queue in FIFO
+ * order): `map()` and `forEach()` then let their workers wait on it together,
+ * instead of taking turns behind a lock.
+ */
+export const CONCURRENT_NEXT = Symbol("quartet.concurrentNext");
+
 // ------------------------------------------------------------------- public types
 
 /**
@@ -442,6 +450,8 @@ class MemorySendChannel<T> extends ChannelEnd<T> implements SendChannel<T> {
 }
 
 class MemoryReceiveChannel<T> extends ChannelEnd<T> implements ReceiveChannel<T> {
+  declare readonly [CONCURRENT_NEXT]: true;
+
   receive(): Promise<T> {
     return this.#receive(undefined) as Promise<T>;
   }
@@ -531,6 +541,8 @@ class MemoryReceiveChannel<T> extends ChannelEnd<T> implements ReceiveChannel<T>
     return promise;
   }
 }
+
+Object.defineProperty(MemoryReceiveChannel.prototype, CONCURRENT_NEXT, { value: true });
 
 // ------------------------------------------------------------- batches
 

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { CONCURRENT_NEXT } from "./channel.js";
 import { describe, requireFunction, requireOptionalName, requireOptionalObject } from "./core/validate.js";
 import { Lock } from "./sync/lock.js";
 import { taskGroup, type TaskGroup } from "./task-group.js";
@@ -167,7 +168,7 @@ class Input<T> {
   exhausted = false;
   readonly #iterator: Iterator<T> | AsyncIterator<T>;
   readonly #async: boolean;
-  /** Taken by the worker that pulls an async iterator; null for a sync one, which needs none. */
+  /** Taken by the worker that pulls an async iterator; null for a sync one or a Quartet channel, which need none. */
   readonly #turn: Lock | null;
   #index = 0;
 
@@ -185,13 +186,15 @@ class Input<T> {
       const hint = items instanceof Promise ? " (a Promise: await it first)" : "";
       throw new TypeError(`${what} items must be an iterable or async iterable; got ${describe(items)}${hint}`);
     }
-    this.#turn = this.#async ? new Lock({ name: `${name ?? what} input` }) : null;
+    // A Quartet channel's receivers queue in order: workers can wait on it together, without a lock.
+    const concurrent = (items as { [CONCURRENT_NEXT]?: boolean })[CONCURRENT_NEXT] === true;
+    this.#turn = this.#async && !concurrent ? new Lock({ name: `${name ?? what} input` }) : null;
   }
 
   /** The next item and its index, or null once the input is exhausted. */
   async next(): Promise<{ item: T; index: number } | null> {
     if (this.exhausted) return null;
-    if (this.#turn === null) return this.#took(this.#pull() as IteratorResult<T>);
+    if (this.#turn === null) return this.#took(this.#async ? await this.#pull() : (this.#pull() as IteratorResult<T>));
     using _ = await this.#turn.acquire();
     if (this.exhausted) return null;
     return this.#took(await this.#pull());

@@ -237,6 +237,42 @@ describe("forEach", () => {
   }));
 });
 
+describe("how the workers pull", () => {
+  it("never asks an async iterator for its next value while a next() is pending", virtual(async () => {
+    let pending = 0;
+    let index = 0;
+    const input: AsyncIterable<number> = {
+      [Symbol.asyncIterator]: () => ({
+        next: async () => {
+          if (pending > 0) throw new Error("next() while another next() is pending");
+          pending++;
+          await sleep(1);
+          pending--;
+          return index < 20 ? { value: index++, done: false } : { value: undefined, done: true };
+        },
+      }),
+    };
+    expect(await map(input, (n) => n * 2, { concurrency: 5 })).toEqual(Array.from({ length: 20 }, (_, i) => i * 2));
+  }));
+
+  it("lets its workers wait on a Quartet channel together (its receivers queue in order)", virtual(async () => {
+    const [send, jobs] = openMemoryChannel<number>(0, { name: "jobs" });
+    const done: number[] = [];
+    await taskGroup(async (tg) => {
+      tg.spawn(() => forEach(jobs, async (job) => void done.push(job), { concurrency: 3 }));
+      await waitAllTasksBlocked();
+      expect(jobs.statistics().tasksWaitingReceive).toBe(1); // one worker started so far: it starts the next when it takes an item
+      await send.send(1);
+      await send.send(2);
+      await waitAllTasksBlocked();
+      expect(jobs.statistics().tasksWaitingReceive).toBe(3);
+      expect(formatTaskTree()).not.toContain("Lock");
+      send.close();
+    });
+    expect(done).toEqual([1, 2]);
+  }));
+});
+
 describe("map, as a property", () => {
   it("never exceeds its concurrency, and calls fn once per item, under random durations, failures and cancellations", async () => {
     await fc.assert(
