@@ -42,6 +42,14 @@ export type Peer = (n: number, meter: Meter) => Promise<Outcome>;
  */
 export type ServerPeer = (ready: (port: number) => void) => Promise<void>;
 
+/** A server scenario's server, as its `load` sees it. */
+export interface RunningServer {
+  /** The port it listens on, on 127.0.0.1. */
+  port: number;
+  /** The CPU time (user and system) the server's process has used so far, in ms. */
+  cpuTime(): Promise<number>;
+}
+
 /** The peers every scenario may have; a scenario's `variants` add more. */
 export type PeerName = "raw" | "quartet" | "effection" | "effect";
 
@@ -85,12 +93,12 @@ export interface Scenario {
    */
   prepare?(n: number): Promise<void>;
   /**
-   * For a server scenario: drives the peer's server, listening on `port`, with
+   * For a server scenario: drives the peer's running `server` with
    * the load of size `n` (a duration, a request count…), and returns what was
    * measured. Called twice per process, as a peer is: a warm-up, then the
    * measured run.
    */
-  load?(port: number, n: number): Promise<Outcome>;
+  load?(server: RunningServer, n: number): Promise<Outcome>;
   /** Throws if `result` is not what a correct run of size `n` gives. */
   check(n: number, result: unknown): void;
 }

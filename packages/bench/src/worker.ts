@@ -21,7 +21,7 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { onCore } from "./pinning.js";
-import type { Meter, Outcome, Peer, Scenario, ServerPeer } from "./scenario.js";
+import type { Meter, Outcome, Peer, RunningServer, Scenario, ServerPeer } from "./scenario.js";
 
 const [scenarioName, peerName, size, warmupSize] = process.argv.slice(2);
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -53,17 +53,25 @@ const peerModule: { default: unknown } = await import(`./scenarios/${scenarioNam
 if (size === "serve") await serve(peerModule.default as ServerPeer);
 else await measure();
 
-/** Server mode: runs the peer's server until SIGTERM; prints `{ port }` once it listens. */
+/**
+ * Server mode: runs the peer's server until SIGTERM; prints `{ port }` once it
+ * listens, and answers "cpu" on the IPC channel with its CPU time so far, in ms.
+ */
 async function serve(server: ServerPeer): Promise<void> {
   process.on("SIGTERM", () => process.exit(0));
+  process.on("message", (message) => {
+    if (message !== "cpu") return;
+    const { user, system } = process.cpuUsage();
+    process.send!((user + system) / 1000);
+  });
   await server((port) => process.stdout.write(`${JSON.stringify({ port })}\n`));
 }
 
 /** Starts the peer's server in a process of its own, on core 0, and waits until it listens. */
-async function startServer(): Promise<{ port: number; stop(): Promise<void> }> {
+async function startServer(): Promise<RunningServer & { stop(): Promise<void> }> {
   const flags = (process.env.QUARTET_BENCH_SERVER_FLAGS ?? "").split(" ").filter(Boolean);
   const [command, args] = onCore(0, process.execPath, [...flags, process.argv[1]!, scenarioName!, peerName!, "serve"]);
-  const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit", "ipc"] });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const lines = createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {
@@ -71,8 +79,14 @@ async function startServer(): Promise<{ port: number; stop(): Promise<void> }> {
     child.once("exit", (code, signal) => reject(new Error(`the ${peerName} server exited before listening (${signal ?? code})`)));
     lines.once("line", (line) => resolve((JSON.parse(line) as { port: number }).port));
   });
+  child.channel?.unref(); // the IPC channel must not keep this process alive
   return {
     port,
+    cpuTime: () =>
+      new Promise<number>((resolve) => {
+        child.once("message", (ms) => resolve(ms as number));
+        child.send("cpu");
+      }),
     stop: async () => {
       child.kill("SIGTERM");
       await exited;
@@ -103,7 +117,7 @@ async function measure(): Promise<void> {
     throw new Error("usage: node --expose-gc worker.mjs <scenario> <peer> <n> [warmup]");
   }
   const server = scenario.load === undefined ? null : await startServer();
-  const peer: Peer = server === null ? (peerModule.default as Peer) : (n) => scenario.load!(server.port, n);
+  const peer: Peer = server === null ? (peerModule.default as Peer) : (n) => scenario.load!(server, n);
   async function once(size: number): Promise<{ ms: number; outcome: Outcome }> {
     const meter = makeMeter();
     const outcome = await peer(size, meter);

@@ -12,7 +12,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import autocannon from "autocannon";
-import type { Outcome, Scenario } from "../../scenario.js";
+import type { Outcome, RunningServer, Scenario } from "../../scenario.js";
 
 /** Connections the load generator keeps busy, each with one request in flight. */
 export const CONNECTIONS = 50;
@@ -36,8 +36,14 @@ function quantile(sorted: Float64Array, q: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-/** Keeps CONNECTIONS connections busy against the server on `port` for `ms` milliseconds. */
-async function load(port: number, ms: number): Promise<Outcome> {
+/**
+ * Keeps CONNECTIONS connections busy against `server` for `ms` milliseconds.
+ * Besides the rate and the latencies, measures the server's CPU time per
+ * request, which does not depend on whether the server or the load generator
+ * was the bottleneck.
+ */
+async function load({ port, cpuTime }: RunningServer, ms: number): Promise<Outcome> {
+  const cpuBefore = await cpuTime();
   let latencies = new Float64Array(1 << 16);
   let count = 0;
   let notOk = 0;
@@ -57,6 +63,7 @@ async function load(port: number, ms: number): Promise<Outcome> {
       latencies[count++] = responseTime;
     });
   });
+  const cpuMs = (await cpuTime()) - cpuBefore;
   const sorted = latencies.subarray(0, count).sort();
   const loadResult: LoadResult = { responses: count, bad: notOk + result.mismatches + result.errors + result.timeouts };
   return {
@@ -66,6 +73,7 @@ async function load(port: number, ms: number): Promise<Outcome> {
       p50: quantile(sorted, 0.5),
       p99: quantile(sorted, 0.99),
       "p99.9": quantile(sorted, 0.999),
+      "server CPU": (cpuMs * 1000) / count,
     },
   };
 }
@@ -74,7 +82,7 @@ export default {
   title: `http: a handler that answers 200 "hello", ${CONNECTIONS} keep-alive connections for 5 s (autocannon)`,
   size: { full: 5000, quick: 300 },
   headline: { kind: "metric", name: "rps", unit: "req/s", higherIsBetter: true },
-  metrics: { p50: " ms", p99: " ms", "p99.9": " ms" },
+  metrics: { p50: " ms", p99: " ms", "p99.9": " ms", "server CPU": " µs/req" },
   variants: { "quartet-timeout": "serveHttp with requestTimeout: 30 000 (a deadline per request)" },
   load,
   check(_n, result) {
