@@ -178,7 +178,7 @@ interface Result {
   scenario: string;
   meta: Scenario;
   n: number;
-  peers: Partial<Record<Column, { headline: number; n: number; metrics: Record<string, number>; note: string | null }>>;
+  peers: Record<Column, { headline: number; n: number; metrics: Record<string, number>; note: string | null }>;
 }
 
 /** The size a peer runs at: the full size unless the scenario lowers it for that peer. */
