@@ -11,7 +11,6 @@
  * µs resolution. Every response must be a 200 with the body "hello".
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import autocannon from "autocannon";
 import type { Outcome, RunningServer, Scenario } from "../../scenario.js";
 
 /** Connections the load generator keeps busy, each with one request in flight. */
@@ -43,11 +42,13 @@ function quantile(sorted: Float64Array, q: number): number {
  * was the bottleneck.
  */
 async function load({ port, cpuTime }: RunningServer, ms: number): Promise<Outcome> {
+  // Imported here, not at the top: the server processes load this module too, and need none of it.
+  const { default: autocannon } = await import("autocannon");
   const cpuBefore = await cpuTime();
   let latencies = new Float64Array(1 << 16);
   let count = 0;
   let notOk = 0;
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+  const result = await new Promise<import("autocannon").Result>((resolve, reject) => {
     const instance = autocannon(
       { url: `http://127.0.0.1:${port}/`, connections: CONNECTIONS, duration: ms / 1000, expectBody: BODY },
       (error, result) => (error ? reject(error) : resolve(result)),
