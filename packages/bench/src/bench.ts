@@ -19,7 +19,8 @@
  *                              quartet also with debugging on (QUARTET_DEBUG=1) and with a no-op
  *                              instrument installed (every method), next to plain quartet
  *   pnpm bench --baseline DIR  quartet also as of another checkout of the repository (its
- *                              packages/core/src), e.g. `git archive <commit> packages/core | tar -x -C DIR`
+ *                              packages/core/src, and packages/node/src if there is one), e.g.
+ *                              `git archive <commit> packages/core packages/node | tar -x -C DIR`
  *
  * Server scenarios (`http`) run each peer's server in a process of its own
  * on core 0 and the load generator (the worker) on core 1; scenarios with
@@ -96,7 +97,7 @@ async function bundle(outfile: string, plugins: Plugin[] = []): Promise<string> 
   return outfile;
 }
 const workerBundle = await bundle(join(bundleDir, "worker.mjs"));
-/** The same worker with @quartet/core taken from the baseline checkout's sources. */
+/** The same worker with @quartet/core (and @quartet/node, if it has it) taken from the baseline checkout's sources. */
 const baselineBundle =
   baseline === undefined
     ? undefined
@@ -107,6 +108,8 @@ const baselineBundle =
             build.onResolve({ filter: /^@quartet\/core(\/lowlevel)?$/ }, ({ path }) => ({
               path: join(baseline, "packages/core/src", path.endsWith("/lowlevel") ? "lowlevel.ts" : "index.ts"),
             }));
+            const node = join(baseline, "packages/node/src/index.ts");
+            if (existsSync(node)) build.onResolve({ filter: /^@quartet\/node$/ }, () => ({ path: node }));
           },
         },
       ]);
