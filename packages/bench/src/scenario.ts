@@ -46,7 +46,12 @@ export type ServerPeer = (ready: (port: number) => void) => Promise<void>;
 export interface RunningServer {
   /** The port it listens on, on 127.0.0.1. */
   port: number;
-  /** The CPU time (user and system) the server's process has used so far, in ms. */
+  /**
+   * The CPU time the server's process has spent in user mode so far, in ms:
+   * the server's own work, without the kernel's (whose share of a loopback
+   * write grows when the client is idle more often, as it is when the server
+   * is slower, so that it does not compare servers).
+   */
   cpuTime(): Promise<number>;
 }
 

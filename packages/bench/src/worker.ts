@@ -55,14 +55,14 @@ else await measure();
 
 /**
  * Server mode: runs the peer's server until SIGTERM; prints `{ port }` once it
- * listens, and answers "cpu" on the IPC channel with its CPU time so far, in ms.
+ * listens, and answers "cpu" on the IPC channel with the CPU time it has spent
+ * in user mode so far, in ms.
  */
 async function serve(server: ServerPeer): Promise<void> {
   process.on("SIGTERM", () => process.exit(0));
   process.on("message", (message) => {
     if (message !== "cpu") return;
-    const { user, system } = process.cpuUsage();
-    process.send!((user + system) / 1000);
+    process.send!(process.cpuUsage().user / 1000);
   });
   await server((port) => process.stdout.write(`${JSON.stringify({ port })}\n`));
 }

@@ -37,9 +37,9 @@ function quantile(sorted: Float64Array, q: number): number {
 
 /**
  * Keeps CONNECTIONS connections busy against `server` for `ms` milliseconds.
- * Besides the rate and the latencies, measures the server's CPU time per
- * request, which does not depend on whether the server or the load generator
- * was the bottleneck.
+ * Besides the rate and the latencies, measures the server's CPU time (user
+ * mode) per request, which does not depend on whether the server or the load
+ * generator was the bottleneck.
  */
 async function load({ port, cpuTime }: RunningServer, ms: number): Promise<Outcome> {
   // Imported here, not at the top: the server processes load this module too, and need none of it.
@@ -83,7 +83,7 @@ export default {
   title: `http: a handler that answers 200 "hello", ${CONNECTIONS} keep-alive connections for 5 s (autocannon)`,
   size: { full: 5000, quick: 300 },
   headline: { kind: "metric", name: "rps", unit: "req/s", higherIsBetter: true },
-  metrics: { p50: " ms", p99: " ms", "p99.9": " ms", "server CPU": " µs/req" },
+  metrics: { p50: " ms", p99: " ms", "p99.9": " ms", "server CPU": " µs/req, user mode" },
   variants: { "quartet-timeout": "serveHttp with requestTimeout: 30 000 (a deadline per request)" },
   load,
   check(_n, result) {
