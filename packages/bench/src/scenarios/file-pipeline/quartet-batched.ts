@@ -7,7 +7,7 @@ import { createReadStream } from "node:fs";
 import { EndOfChannel, openMemoryChannel, taskGroup, type ReceiveChannel, type SendChannel } from "@quartet/core";
 import { fromReadable } from "@quartet/node";
 import type { Peer } from "../../scenario.js";
-import { CHUNK_SIZE, logFile, outcome, Tally, WORKERS } from "./scenario.js";
+import { CHUNK_SIZE, logFile, Stopwatch, Tally, WORKERS } from "./scenario.js";
 
 /** Lines of buffer between the reader and the workers. */
 const BUFFER = 64;
@@ -44,7 +44,7 @@ async function parse(input: ReceiveChannel<string>, output: SendChannel<Tally>):
 }
 
 const peer: Peer = async (n) => {
-  const started = performance.now();
+  const stopwatch = new Stopwatch();
   const total = new Tally();
   await taskGroup(async (tg) => {
     const [linesTx, linesRx] = openMemoryChannel<string>(BUFFER);
@@ -59,6 +59,6 @@ const peer: Peer = async (n) => {
     talliesTx.close();
     for await (const tally of talliesRx) total.merge(tally);
   });
-  return { ...outcome(n, total, performance.now() - started), note: `${BUFFER} lines of buffer, batches of up to ${BATCH}` };
+  return { ...stopwatch.outcome(n, total), note: `${BUFFER} lines of buffer, batches of up to ${BATCH}` };
 };
 export default peer;

@@ -7,7 +7,7 @@ import { createReadStream } from "node:fs";
 import { openMemoryChannel, taskGroup, type ReceiveChannel, type SendChannel } from "@quartet/core";
 import { fromReadable } from "@quartet/node";
 import type { Peer } from "../../scenario.js";
-import { CHUNK_SIZE, logFile, outcome, Tally, WORKERS } from "./scenario.js";
+import { CHUNK_SIZE, logFile, Stopwatch, Tally, WORKERS } from "./scenario.js";
 
 async function readLines(path: string, output: SendChannel<string>): Promise<void> {
   using out = output;
@@ -30,7 +30,7 @@ async function parse(input: ReceiveChannel<string>, output: SendChannel<Tally>):
 }
 
 const peer: Peer = async (n) => {
-  const started = performance.now();
+  const stopwatch = new Stopwatch();
   const total = new Tally();
   await taskGroup(async (tg) => {
     const [linesTx, linesRx] = openMemoryChannel<string>(64);
@@ -45,6 +45,6 @@ const peer: Peer = async (n) => {
     talliesTx.close();
     for await (const tally of talliesRx) total.merge(tally);
   });
-  return outcome(n, total, performance.now() - started);
+  return stopwatch.outcome(n, total);
 };
 export default peer;

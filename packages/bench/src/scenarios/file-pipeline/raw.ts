@@ -7,10 +7,10 @@ import { createReadStream } from "node:fs";
 import { Transform, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Peer } from "../../scenario.js";
-import { CHUNK_SIZE, logFile, outcome, Tally } from "./scenario.js";
+import { CHUNK_SIZE, logFile, Stopwatch, Tally } from "./scenario.js";
 
 const peer: Peer = async (n) => {
-  const started = performance.now();
+  const stopwatch = new Stopwatch();
   const total = new Tally();
   let partial = "";
   const tally = new Tally();
@@ -38,6 +38,6 @@ const peer: Peer = async (n) => {
       },
     }),
   );
-  return { ...outcome(n, total, performance.now() - started), note: "one Transform splits and parses (no workers: one thread either way)" };
+  return { ...stopwatch.outcome(n, total), note: "one Transform splits and parses (no workers: one thread either way)" };
 };
 export default peer;
