@@ -10,7 +10,8 @@
  *   pnpm bench --only a,b      only these scenarios
  *   pnpm bench --reps 3        repetitions per peer
  *   pnpm bench --node PATH     run on this Node only (repeatable)
- *   pnpm bench --peers a,b     only these peers (raw, quartet, effection, effect)
+ *   pnpm bench --peers a,b     only these peers (raw, quartet, effection, effect; a scenario's variants
+ *                              such as quartet-batched go with the peer their name starts with)
  *
  * The cost of Quartet's diagnostics: each mode is one more column, interleaved with the others.
  *
@@ -18,26 +19,32 @@
  *                              quartet also with debugging on (QUARTET_DEBUG=1) and with a no-op
  *                              instrument installed (every method), next to plain quartet
  *   pnpm bench --baseline DIR  quartet also as of another checkout of the repository (its
- *                              packages/core/src), e.g. `git archive <commit> packages/core | tar -x -C DIR`
+ *                              packages/core/src, and packages/node/src if there is one), e.g.
+ *                              `git archive <commit> packages/core packages/node | tar -x -C DIR`
+ *
+ * Server scenarios (`http`) run each peer's server in a process of its own
+ * on core 0 and the load generator (the worker) on core 1; scenarios with
+ * variants (`http`, `file-pipeline`) are reported in a table of their own,
+ * a row per peer. See scenario.ts.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { build, type Plugin } from "esbuild";
-import type { Scenario } from "./scenario.js";
+import { onCore, PINNED } from "./pinning.js";
+import type { PeerName, Scenario } from "./scenario.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = join(here, "../../..");
-const PEERS = ["raw", "quartet", "effection", "effect"] as const;
-type PeerName = (typeof PEERS)[number];
+const PEERS = ["raw", "quartet", "effection", "effect"] as const satisfies readonly PeerName[];
 /** How the quartet peer can run besides plainly: the cost of its diagnostics. */
 const MODES = ["plain", "debug", "instrument"] as const;
 type Mode = (typeof MODES)[number];
-/** A column of the report: a peer, run in a mode or from a baseline checkout. */
-type Column = PeerName | "quartet (debug)" | "quartet (instrumented)" | "quartet (baseline)";
+/** A column of the report: a peer (or a scenario's variant), run in a mode or from a baseline checkout. */
+type Column = string;
 const COLUMN_OF_MODE: Record<Mode, Column> = { plain: "quartet", debug: "quartet (debug)", instrument: "quartet (instrumented)" };
 
 const { values: args } = parseArgs({
@@ -82,13 +89,15 @@ async function bundle(outfile: string, plugins: Plugin[] = []): Promise<string> 
     target: "node20",
     conditions: ["quartet-source"],
     outfile,
+    // CommonJS packages in the bundle (autocannon) require Node's modules: give the ES module a `require`.
+    banner: { js: 'import { createRequire as __quartetBenchRequire } from "node:module"; const require = __quartetBenchRequire(import.meta.url);' },
     logLevel: "warning",
     plugins,
   });
   return outfile;
 }
 const workerBundle = await bundle(join(bundleDir, "worker.mjs"));
-/** The same worker with @quartet/core taken from the baseline checkout's sources. */
+/** The same worker with @quartet/core (and @quartet/node, if it has it) taken from the baseline checkout's sources. */
 const baselineBundle =
   baseline === undefined
     ? undefined
@@ -99,6 +108,8 @@ const baselineBundle =
             build.onResolve({ filter: /^@quartet\/core(\/lowlevel)?$/ }, ({ path }) => ({
               path: join(baseline, "packages/core/src", path.endsWith("/lowlevel") ? "lowlevel.ts" : "index.ts"),
             }));
+            const node = join(baseline, "packages/node/src/index.ts");
+            if (existsSync(node)) build.onResolve({ filter: /^@quartet\/node$/ }, () => ({ path: node }));
           },
         },
       ]);
@@ -116,7 +127,8 @@ interface Run {
 /** What runs in a column: which peer, which bundle, and the environment that sets its mode. */
 interface Runner {
   column: Column;
-  peer: PeerName;
+  /** The peer's file in the scenario's folder, without `.ts`: a standard peer or one of the scenario's variants. */
+  peer: string;
   bundle: string;
   env: Record<string, string>;
 }
@@ -129,7 +141,7 @@ function workerEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return env;
 }
 
-function runnersFor(available: PeerName[]): Runner[] {
+function runnersFor(available: string[]): Runner[] {
   const runners: Runner[] = [];
   for (const peer of available) {
     if (peer !== "quartet") {
@@ -145,12 +157,17 @@ function runnersFor(available: PeerName[]): Runner[] {
   return runners;
 }
 
-function runWorker(nodePath: string, scenario: string, runner: Runner, n: number, warmup: number): Run {
-  const output = execFileSync(
-    nodePath,
-    ["--expose-gc", runner.bundle, scenario, runner.peer, String(n), String(warmup)],
-    { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 20, env: workerEnv(runner.env) },
-  );
+function runWorker(nodePath: string, scenario: string, meta: Scenario, runner: Runner, n: number, warmup: number): Run {
+  const args = ["--expose-gc", runner.bundle, scenario, runner.peer, String(n), String(warmup)];
+  // A server scenario's worker is the load generator: on core 1, and it starts the server on core 0.
+  const [command, commandArgs] = meta.load === undefined ? [nodePath, args] : onCore(1, nodePath, args);
+  const output = execFileSync(command, commandArgs, {
+    cwd: root,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 1 << 20,
+    env: workerEnv(runner.env),
+  });
   return JSON.parse(output.trim().split("\n").at(-1)!) as Run;
 }
 
@@ -164,7 +181,7 @@ interface Result {
   scenario: string;
   meta: Scenario;
   n: number;
-  peers: Partial<Record<Column, { headline: number; n: number; metrics: Record<string, number>; note: string | null }>>;
+  peers: Record<Column, { headline: number; n: number; metrics: Record<string, number>; note: string | null }>;
 }
 
 /** The size a peer runs at: the full size unless the scenario lowers it for that peer. */
@@ -173,7 +190,17 @@ function sizeFor(meta: Scenario, runner: Runner): number {
   // Debugging captures a stack per blocking operation: scenarios where every item blocks say how
   // far to scale down then (per-item units keep the numbers comparable).
   if (runner.column === "quartet (debug)" && meta.size.debug !== undefined) return meta.size.debug;
-  return meta.size.peers?.[runner.peer] ?? meta.size.full;
+  return meta.size.peers?.[runner.peer as PeerName] ?? meta.size.full;
+}
+
+/** The size of the warm-up pass before a measured pass of `size`. */
+function warmupFor(meta: Scenario, size: number): number {
+  return Math.min(size, Math.max(meta.size.quick, Math.round(size / 10)));
+}
+
+/** Whether the peer `name` (a standard peer, or a variant named after one, `quartet-batched`) is wanted. */
+function wanted(name: string): boolean {
+  return peersWanted.some((peer) => name === peer || name.startsWith(`${peer}-`));
 }
 
 async function measure(nodePath: string): Promise<{ version: string; results: Result[] }> {
@@ -182,18 +209,24 @@ async function measure(nodePath: string): Promise<{ version: string; results: Re
   for (const scenario of scenarioNames) {
     const meta: Scenario = (await import(`./scenarios/${scenario}/scenario.js`)).default;
     const n = quick ? meta.size.quick : meta.size.full;
-    const available = PEERS.filter((peer) => existsSync(join(here, "scenarios", scenario, `${peer}.ts`)));
+    const available = [...PEERS, ...Object.keys(meta.variants ?? {})].filter((peer) =>
+      existsSync(join(here, "scenarios", scenario, `${peer}.ts`)),
+    );
     if (!available.includes("raw") || !available.includes("quartet")) {
       throw new Error(`scenario ${scenario} needs at least raw.ts and quartet.ts; it has ${available.join(", ") || "no peer"}`);
     }
-    const runners = runnersFor(available.filter((peer) => peersWanted.includes(peer)));
+    const runners = runnersFor(available.filter(wanted));
     const runs = new Map<Runner, Run[]>(runners.map((runner) => [runner, []]));
+    if (meta.prepare !== undefined) {
+      const sizes = new Set(runners.flatMap((runner) => [sizeFor(meta, runner), warmupFor(meta, sizeFor(meta, runner))]));
+      for (const size of sizes) await meta.prepare(size);
+    }
     for (let rep = 0; rep < reps; rep++) {
       // Interleave, and rotate who goes first, so that drift in the machine's speed hits every column alike.
       const order = runners.map((_, i) => runners[(i + rep) % runners.length]!);
       for (const runner of order) {
         const size = sizeFor(meta, runner);
-        const run = runWorker(nodePath, scenario, runner, size, Math.min(size, Math.max(meta.size.quick, Math.round(size / 10))));
+        const run = runWorker(nodePath, scenario, meta, runner, size, warmupFor(meta, size));
         runs.get(runner)!.push(run);
         process.stderr.write(`${version} ${scenario} ${runner.column} #${rep + 1}: ${run.ms.toFixed(1)} ms\n`);
       }
@@ -235,6 +268,7 @@ function unitOf(meta: Scenario): string {
   return meta.headline.per ? `${meta.headline.unit}/item` : meta.headline.unit;
 }
 
+/** The table of the scenarios without variants: a row per scenario, a column per standard peer. */
 function table(results: Result[]): string {
   const lines = [
     "| scenario | unit | raw | quartet | effection | effect | quartet / raw | effect / quartet | effection / quartet |",
@@ -255,6 +289,25 @@ function table(results: Result[]): string {
     }
   }
   return [...lines, "", ...extras].join("\n");
+}
+
+/**
+ * The table of a scenario with variants: a row per peer, its headline and
+ * metrics, each with its ratio to raw's; then what each variant is.
+ */
+function variantsTable({ scenario, meta, peers }: Result): string {
+  const metrics = Object.entries(meta.metrics ?? {});
+  const better = meta.headline.kind === "metric" && meta.headline.higherIsBetter ? "higher is better" : "lower is better";
+  const head = [`${scenario} (${better})`, unitOf(meta), "/ raw", ...metrics.flatMap(([name, unit]) => [`${name} (${unit.trim()})`, "/ raw"])];
+  const lines = [`| ${head.join(" | ")} |`, `| --- |${" ---: |".repeat(head.length - 1)}`];
+  const raw = peers["raw"];
+  for (const [column, ran] of Object.entries(peers)) {
+    const cells = [column, format(ran.headline), ratio(ran.headline, raw?.headline)];
+    for (const [name] of metrics) cells.push(format(ran.metrics[name]), ratio(ran.metrics[name], raw?.metrics[name]));
+    lines.push(`| ${cells.join(" | ")} |`);
+  }
+  const described = Object.entries(meta.variants ?? {}).map(([name, what]) => `- ${name}: ${what}`);
+  return [...lines, "", ...described].join("\n");
 }
 
 /** Quartet in each mode next to plain quartet (and plain quartet next to the baseline), when measured. */
@@ -280,6 +333,7 @@ function diagnosticsTable(results: Result[]): string | null {
 }
 
 const started = new Date();
+const loadBefore = loadavg()[0]!.toFixed(2);
 const measured = [];
 for (const nodePath of nodes) measured.push(await measure(nodePath));
 
@@ -297,20 +351,31 @@ for (const { results } of measured) {
   }
 }
 
+const programsRan = measured.some(({ results }) => results.some(({ meta }) => meta.load !== undefined));
 const report = [
   "# Performance",
   "",
   `Measured by \`${command}\` on ${started.toISOString().slice(0, 10)}: ${cpus().length} × ${cpus()[0]?.model.trim()}, ` +
     `${Math.round(totalmem() / 2 ** 30)} GiB. Each number is the median of ${reps} runs, each in a fresh process ` +
-    "(`--expose-gc`, a warm-up pass, then the measured pass), with the peers interleaved. Lower is better.",
+    "(`--expose-gc`, a warm-up pass, then the measured pass), with the peers interleaved. Lower is better, " +
+    `except where a table says otherwise. Load average (1 min) ${loadBefore} before the runs, ${loadavg()[0]!.toFixed(2)} after.` +
+    (programsRan ? ` Server scenarios: ${PINNED ? "server pinned to core 0, load generator to core 1 (taskset)" : "unpinned (one core, or no taskset)"}.` : ""),
   "",
   "Peers: **raw** is plain async/await and promises, with a hand-written resolver-queue channel " +
     "(`packages/bench/src/raw-channel.ts`) where a channel is needed: the practical limit, without cancellation or structure. " +
     "**effection** is effection 4, **effect** is Effect 4.",
   "",
   ...measured.flatMap(({ version, results }) => {
-    const diagnostics = diagnosticsTable(results);
-    return [`## Node ${version}`, "", table(results), "", ...(diagnostics === null ? [] : ["### Quartet with diagnostics", "", diagnostics, ""])];
+    const micro = results.filter(({ meta }) => meta.variants === undefined);
+    const programs = results.filter(({ meta }) => meta.variants !== undefined);
+    const diagnostics = diagnosticsTable(micro);
+    return [
+      `## Node ${version}`,
+      "",
+      ...(micro.length === 0 ? [] : [table(micro), ""]),
+      ...(diagnostics === null ? [] : ["### Quartet with diagnostics", "", diagnostics, ""]),
+      ...programs.flatMap((result) => [`### ${result.scenario}`, "", variantsTable(result), ""]),
+    ];
   }),
   "## How each peer does each scenario",
   "",

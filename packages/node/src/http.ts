@@ -258,13 +258,7 @@ async function handleRequest(
   try {
     if (!exchange.limitBody(bodyLimit(maxBodySize, request))) return; // refused with a 413; the handler does not run
     if (requestTimeout !== Infinity) scope.deadline = now() + requestTimeout;
-    await scope.run(async (scope) => {
-      try {
-        await handler(request, response, { signal: scope.signal, scope });
-      } catch (error) {
-        throw exchange.asCancellation(error);
-      }
-    });
+    await scope.run((scope) => callHandler(handler, exchange, scope));
   } catch (error) {
     if (isCancelled(error)) {
       // The server is shutting down (the request's own cancellations are caught by its scope).
@@ -279,6 +273,24 @@ async function handleRequest(
   }
   // Cancelled, the response was taken over (answered, or the connection closed) when it happened.
   if (!response.writableEnded && !response.destroyed) response.end();
+}
+
+/**
+ * Calls the handler in the request's scope; what it throws, or rejects with,
+ * goes through `asCancellation`. A handler that returns without a promise
+ * costs no promise here (the common case of a handler that answers at once).
+ */
+function callHandler(handler: HttpHandler, exchange: Exchange, scope: CancelScope): Promise<void> | void {
+  let result: Promise<void> | void;
+  try {
+    result = handler(exchange.request, exchange.response, { signal: scope.signal, scope });
+  } catch (error) {
+    throw exchange.asCancellation(error);
+  }
+  if (result === undefined) return;
+  return Promise.resolve(result).then(undefined, (error: unknown) => {
+    throw exchange.asCancellation(error);
+  });
 }
 
 /** The body size limit for `request`. */

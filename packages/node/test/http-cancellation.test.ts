@@ -222,6 +222,77 @@ describe("serveHttp when the client goes away", () => {
     },
   );
 
+  it("on a keep-alive connection, a request after others is cancelled when the client goes away, and the connection's close listeners do not grow", async () => {
+    const closeListeners: number[] = [];
+    const waiting = new Event();
+    const unwound = new Event();
+    const caught: unknown[] = [];
+    await withServer(
+      async (request, response) => {
+        closeListeners.push(request.socket.listenerCount("close"));
+        if (request.url === "/wait") {
+          try {
+            waiting.set();
+            await new Event().wait();
+          } catch (error) {
+            caught.push(error);
+            unwound.set();
+            throw error;
+          }
+        }
+        response.end("ok");
+      },
+      {},
+      async (port) => {
+        using connection = await RawConnection.open(port);
+        for (let i = 0; i < 3; i++) {
+          connection.write("GET /quick HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+          expect((await connection.response()).body).toBe("ok");
+        }
+        connection.write("GET /wait HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        await waiting.wait();
+        connection.socket.destroy();
+        await unwound.wait();
+      },
+    );
+    expect(new Set(closeListeners).size).toBe(1);
+    expect((caught[0] as Cancelled).origin).toEqual({ kind: "disconnect", scope: "GET /wait" });
+  });
+
+  it("when a client that pipelines goes away, every request in progress on its connection is cancelled", async () => {
+    const caught: unknown[] = [];
+    const arrived = new Event();
+    const bothUnwound = new Event();
+    await withServer(
+      async (request) => {
+        if (request.url === "/second") arrived.set();
+        try {
+          await new Event().wait();
+        } catch (error) {
+          caught.push(error);
+          if (caught.length === 2) bothUnwound.set();
+          throw error;
+        }
+      },
+      {},
+      async (port) => {
+        using connection = await RawConnection.open(port);
+        connection.write("GET /first HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /second HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        await arrived.wait();
+        connection.socket.destroy();
+        await bothUnwound.wait();
+      },
+    );
+    const origins = caught.map((error) => (error as Cancelled).origin);
+    expect(origins).toHaveLength(2);
+    expect(origins).toEqual(
+      expect.arrayContaining([
+        { kind: "disconnect", scope: "GET /first" },
+        { kind: "disconnect", scope: "GET /second" },
+      ]),
+    );
+  });
+
   it("by default prints nothing for a disconnect, even when the handler wraps the body's error in one of its own", async () => {
     const printed = vi.spyOn(console, "error").mockImplementation(() => {});
     const reading = new Event();

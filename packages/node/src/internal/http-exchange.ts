@@ -24,13 +24,42 @@ import { inCauseChain, isClosedStreamError } from "./cancellation.js";
 /** The `reason` of the `Cancelled` that a request gets when its client disconnects. */
 export const DISCONNECTED = "the client disconnected before the response was finished";
 
+/** Where a socket keeps its {@link Connection}. */
+const CONNECTION = Symbol("quartet.connection");
+
+/**
+ * The exchanges in progress on one socket — usually one, more when the client
+ * pipelines — and the socket's one 'close' listener, which tells each of them.
+ * One listener per connection rather than one per request: adding and removing
+ * a socket listener per request was a tenth of serveHttp's own cost per request.
+ */
+class Connection {
+  readonly exchanges = new Set<Exchange>();
+
+  /** The socket's connection, made (and its listener added) at its first request. */
+  static of(socket: Socket): Connection {
+    const existing = (socket as Socket & { [CONNECTION]?: Connection })[CONNECTION];
+    if (existing !== undefined) return existing;
+    const connection = new Connection();
+    (socket as Socket & { [CONNECTION]?: Connection })[CONNECTION] = connection;
+    // Before Node's own 'close' listener, which destroys the requests with "aborted" (ECONNRESET):
+    // their handlers' body streams must end with the cancellation instead.
+    socket.prependListener("close", () => {
+      for (const exchange of [...connection.exchanges]) exchange.socketClosed();
+    });
+    return connection;
+  }
+}
+
 export class Exchange {
   readonly request: IncomingMessage;
   readonly response: ServerResponse;
   readonly scope: CancelScope;
-  readonly #socket: Socket;
+  readonly #connection: Connection;
   #disconnected = false;
   #takenOver = false;
+  /** The request's task has ended (`close()`): a later cancellation of its scope has nothing to take over. */
+  #closed = false;
   /** Body bytes received so far, and the most allowed. */
   #received = 0;
   #maxBodySize = Infinity;
@@ -39,13 +68,13 @@ export class Exchange {
     this.request = request;
     this.response = response;
     this.scope = scope;
-    this.#socket = request.socket;
-    // Before Node's own 'close' listener, which destroys the request with "aborted" (ECONNRESET):
-    // the handler's body stream must end with the cancellation instead.
-    this.#socket.prependListener("close", this.#onClose);
-    response.once("close", this.#onClose);
+    // The response closes before it is finished only when its socket closes: the socket's listener is enough.
+    this.#connection = Connection.of(request.socket);
+    this.#connection.exchanges.add(this);
     scope.signal.addEventListener("abort", this.#takeOver);
-    this.#countBody();
+    // Without Content-Length or Transfer-Encoding, a request has no body (RFC 9112, 6.3): nothing to count.
+    const headers = request.headers;
+    if (headers["content-length"] !== undefined || headers["transfer-encoding"] !== undefined) this.#countBody();
   }
 
   /**
@@ -87,29 +116,29 @@ export class Exchange {
    * client likes — open after the response.
    */
   close(): void {
-    this.#socket.off("close", this.#onClose);
-    this.response.off("close", this.#onClose);
-    this.scope.signal.removeEventListener("abort", this.#takeOver);
+    this.#connection.exchanges.delete(this);
+    // The abort listener stays (removing it from an AbortSignal costs more than keeping it): it does nothing now.
+    this.#closed = true;
     const { request, response } = this;
     if (request.complete || response.destroyed) return;
     // Looked at once the response is out, and after Node has parsed what already arrived (which it
     // may not have yet when this task runs): only a body still on its way keeps it incomplete.
     const closeIfUnread = (): void => {
-      setImmediate(() => request.complete || this.#socket.destroy());
+      setImmediate(() => request.complete || request.socket?.destroy());
     };
     if (response.writableFinished) closeIfUnread();
     else response.once("finish", closeIfUnread);
   }
 
-  /** The socket or the response closed: if the response was not finished, the client has gone. */
-  readonly #onClose = (): void => {
+  /** The socket closed: if the response was not finished, the client has gone. */
+  socketClosed(): void {
     if (this.response.writableFinished) return;
     this.#disconnected = true;
     cancelWithOrigin(this.scope, "disconnect", DISCONNECTED);
-  };
+  }
 
   readonly #takeOver = (): void => {
-    if (this.#takenOver) return;
+    if (this.#takenOver || this.#closed) return;
     this.#takenOver = true;
     const { request, response, scope } = this;
     const cancelled = scope.signal.reason as Cancelled;
