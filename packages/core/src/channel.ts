@@ -409,6 +409,7 @@ class MemorySendChannel<T> extends ChannelEnd<T> implements SendChannel<T> {
   }
 
   async #sendMany(context: Context, values: Iterable<T>, batch: SendBatch): Promise<void> {
+    if (Array.isArray(values)) return this.#sendArray(context, values, batch);
     const node = context.node;
     const state = this.state;
     let waited = false;
@@ -422,6 +423,38 @@ class MemorySendChannel<T> extends ChannelEnd<T> implements SendChannel<T> {
         await state.sendLot.park(context, value, this).promise;
       }
       batch.delivered++;
+    }
+    if (!waited) await node.runtime!.yieldIfDue();
+  }
+
+  /**
+   * sendMany() of an array: the same steps, a run of values at a time. Values
+   * go first to the receivers waiting (in order), then into the buffer in one
+   * step, and only the value that finds no room waits. No user code runs
+   * between two values, so the checks need not be repeated for each.
+   */
+  async #sendArray(context: Context, values: readonly T[], batch: SendBatch): Promise<void> {
+    const node = context.node;
+    const state = this.state;
+    const count = values.length;
+    let i = 0;
+    let waited = false;
+    while (i < count) {
+      if (node.effective !== null) throw node.effective;
+      const error = this.#unusable("sendMany()");
+      if (error !== null) throw error;
+      while (i < count && state.receiveLot.size > 0) state.trySend(values[i++] as T);
+      const room = Math.min(count - i, state.maxBufferSize - state.buffer.size);
+      if (room > 0) {
+        state.buffer.pushAll(values, i, i + room);
+        i += room;
+      }
+      batch.delivered = i;
+      if (i < count) {
+        waited = true;
+        await state.sendLot.park(context, values[i], this).promise;
+        batch.delivered = ++i;
+      }
     }
     if (!waited) await node.runtime!.yieldIfDue();
   }
@@ -476,7 +509,13 @@ class MemoryReceiveChannel<T> extends ChannelEnd<T> implements ReceiveChannel<T>
   /** Adds to `batch` the values ready now, up to `max` in all. */
   #takeReady(batch: T[], max: number): T[] {
     const state = this.state;
-    while (batch.length < max && !this.closed && state.ready) batch.push(state.take());
+    while (batch.length < max && !this.closed && state.ready) {
+      if (state.sendLot.size === 0) {
+        state.buffer.shiftInto(batch, max - batch.length); // nobody to refill the buffer from: take a run at once
+        break;
+      }
+      batch.push(state.take());
+    }
     return batch;
   }
 

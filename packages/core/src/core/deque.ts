@@ -36,6 +36,35 @@ export class Deque<T> {
     return item;
   }
 
+  /** Appends `items[from]` … `items[to - 1]`, in order (a batch in one step). */
+  pushAll(items: readonly T[], from: number, to: number): void {
+    const count = to - from;
+    while (this.#size + count > this.#items.length) this.#grow();
+    const ring = this.#items;
+    const mask = ring.length - 1;
+    let at = (this.#head + this.#size) & mask;
+    for (let i = from; i < to; i++) {
+      ring[at] = items[i];
+      at = (at + 1) & mask;
+    }
+    this.#size += count;
+  }
+
+  /** Moves up to `count` items from the front to the end of `out`, in order. */
+  shiftInto(out: T[], count: number): void {
+    const n = Math.min(count, this.#size);
+    const ring = this.#items;
+    const mask = ring.length - 1;
+    let at = this.#head;
+    for (let i = 0; i < n; i++) {
+      out.push(ring[at] as T);
+      ring[at] = undefined; // let it be collected
+      at = (at + 1) & mask;
+    }
+    this.#head = at;
+    this.#size -= n;
+  }
+
   clear(): void {
     this.#items = new Array<T | undefined>(16);
     this.#head = 0;
