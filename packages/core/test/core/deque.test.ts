@@ -39,4 +39,18 @@ describe("Deque", () => {
       { numRuns: 300 },
     );
   });
+
+  it("pushAll and shiftInto wrap around the end of the ring", () => {
+    const deque = new Deque<number>(16);
+    for (let i = 0; i < 10; i++) deque.push(i);
+    for (let i = 0; i < 10; i++) deque.shift(); // the front is now at slot 10 of 16
+    deque.pushAll([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 0, 12); // slots 10..15, then 0..5
+    const out: number[] = [];
+    deque.shiftInto(out, 7);
+    expect(out).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    deque.pushAll([12, 13], 0, 2);
+    deque.shiftInto(out, Infinity);
+    expect(out).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+    expect(deque.size).toBe(0);
+  });
 });
