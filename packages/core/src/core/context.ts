@@ -35,6 +35,8 @@ export interface Context {
  */
 export class Task implements Context {
   readonly node: CancelNode;
+  /** A task is its own first context: as a context, its task is itself. (A field, not a getter: contexts are read on every operation, and a getter on some of them and a field on others makes every such read slower.) */
+  readonly task: Task;
   /** The name given with `{ name }`, else the function's own name, else "anonymous". */
   readonly name: string;
   /** How many Quartet operations the task is blocked in right now (usually 0 or 1). Owned by the runtime. */
@@ -46,26 +48,16 @@ export class Task implements Context {
   /**
    * Whether the runtime counts this task among its living tasks (every task
    * but the implicit root). Only counted tasks take part in idle detection.
-   * On the prototype, not in each record: a task costs memory for as long as
-   * it lives.
    */
-  declare readonly counted: boolean;
+  readonly counted: boolean;
 
-  constructor(node: CancelNode, name: string) {
+  constructor(node: CancelNode, name: string, counted = true) {
     this.node = node;
+    this.task = this;
     this.name = name;
-  }
-
-  /** A task is its own first context: as a context, its task is itself (a getter, not a field, to keep the record small). */
-  get task(): Task {
-    return this;
+    this.counted = counted;
   }
 }
-Object.defineProperty(Task.prototype, "counted", { value: true });
-
-/** The implicit root's task: not counted among the living tasks. */
-class RootTask extends Task {}
-Object.defineProperty(RootTask.prototype, "counted", { value: false });
 
 const storage = new AsyncLocalStorage<Context>();
 
@@ -76,7 +68,7 @@ function rootContext(): Context {
   if (implicitRoot === null) {
     const node = new CancelNode();
     node.attachRoot(new Runtime(systemClock));
-    const task = new RootTask(node, "<root>");
+    const task = new Task(node, "<root>", false);
     node.task = task;
     implicitRoot = task;
     watchImplicitRoot(node);

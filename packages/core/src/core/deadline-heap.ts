@@ -8,12 +8,6 @@
  *   otherwise; nothing else writes it.
  * - Entries with equal deadlines come out in the order they were pushed
  *   (`heapSeq` breaks ties), so wake-ups are deterministic.
- * - Removing an entry from the middle leaves a *tombstone* in its place: a
- *   record with the same deadline and sequence number, so the heap order holds
- *   without moving anything. Cancelling 10,000 sleepers is then 10,000 O(1)
- *   removals, not 10,000 sifts. Tombstones are dropped when they reach the top,
- *   and all at once when they are more than half of the items. `size` counts
- *   only live entries, and `peek()` never returns a tombstone.
  *
  * @module
  */
@@ -30,42 +24,17 @@ export interface DeadlineEntry {
   fire(): void;
 }
 
-/** What a removed entry leaves in the heap until it is dropped: its place in the order, nothing more. */
-class Tombstone implements DeadlineEntry {
-  deadline: number;
-  heapIndex: number;
-  heapSeq: number;
-
-  constructor(deadline: number, heapSeq: number, heapIndex: number) {
-    this.deadline = deadline;
-    this.heapSeq = heapSeq;
-    this.heapIndex = heapIndex;
-  }
-
-  fire(): void {}
-}
-
-/** Below this many tombstones, they are left to be dropped at the top. */
-const COMPACT_AT = 64;
-
 export class DeadlineHeap {
   readonly #items: DeadlineEntry[] = [];
   #seq = 0;
-  #tombstones = 0;
 
-  /** Live entries in the heap. */
   get size(): number {
-    return this.#items.length - this.#tombstones;
+    return this.#items.length;
   }
 
   /** The entry with the earliest deadline, or `undefined` if the heap is empty. */
   peek(): DeadlineEntry | undefined {
-    const items = this.#items;
-    while (items.length > 0 && items[0] instanceof Tombstone) {
-      this.#removeAt(0);
-      this.#tombstones--;
-    }
-    return items[0];
+    return this.#items[0];
   }
 
   push(entry: DeadlineEntry): void {
@@ -77,7 +46,8 @@ export class DeadlineHeap {
 
   /** Takes out the earliest entry. */
   pop(): DeadlineEntry | undefined {
-    const top = this.peek();
+    const items = this.#items;
+    const top = items[0];
     if (top === undefined) return undefined;
     this.remove(top);
     return top;
@@ -88,18 +58,13 @@ export class DeadlineHeap {
     const i = entry.heapIndex;
     if (i < 0) return;
     const items = this.#items;
+    const last = items.pop()!;
     entry.heapIndex = -1;
-    if (i === 0 || i === items.length - 1) {
-      this.#removeAt(i);
-    } else {
-      items[i] = new Tombstone(entry.deadline, entry.heapSeq, i);
-      this.#tombstones++;
-    }
-    if (this.#tombstones === items.length) {
-      items.length = 0;
-      this.#tombstones = 0;
-    } else if (this.#tombstones >= COMPACT_AT && this.#tombstones * 2 > items.length) {
-      this.#compact();
+    if (last !== entry) {
+      items[i] = last;
+      last.heapIndex = i;
+      this.#down(i);
+      this.#up(last.heapIndex);
     }
   }
 
@@ -108,33 +73,6 @@ export class DeadlineHeap {
     if (entry.heapIndex < 0) return;
     this.#up(entry.heapIndex);
     this.#down(entry.heapIndex);
-  }
-
-  /** Takes the item at `i` out, moving the last item into its place. */
-  #removeAt(i: number): void {
-    const items = this.#items;
-    const removed = items[i]!;
-    const last = items.pop()!;
-    if (last !== removed) {
-      items[i] = last;
-      last.heapIndex = i;
-      this.#down(i);
-      this.#up(last.heapIndex);
-    }
-  }
-
-  /** Drops every tombstone and rebuilds the heap from the live entries, in O(n). */
-  #compact(): void {
-    const items = this.#items;
-    let kept = 0;
-    for (const item of items) {
-      if (item instanceof Tombstone) continue;
-      item.heapIndex = kept;
-      items[kept++] = item;
-    }
-    items.length = kept;
-    this.#tombstones = 0;
-    for (let i = (kept >> 1) - 1; i >= 0; i--) this.#down(i);
   }
 
   #less(a: DeadlineEntry, b: DeadlineEntry): boolean {
