@@ -48,18 +48,6 @@ export const blockRecords = new WeakMap<object, BlockRecord>();
 /** Takes an aborted waiter out of the queue it joined. Runs synchronously inside `cancel()`: it must not block or throw. */
 export type AbortCallback<T> = (waiter: Waiter<T>) => void;
 
-/** Where {@link captureResolvers} leaves the resolving functions of the promise being made. */
-let capturedResolve: (value: any) => void = ignore;
-let capturedReject: (error: unknown) => void = ignore;
-
-/** The executor of every waiter's promise: it hands its resolving functions over without a closure. */
-function captureResolvers(resolve: (value: any) => void, reject: (error: unknown) => void): void {
-  capturedResolve = resolve;
-  capturedReject = reject;
-}
-
-function ignore(): void {}
-
 export class Waiter<T = void> {
   readonly promise: Promise<T>;
   /** Payload for the queue the waiter joined (for example the value a sender offers). */
@@ -83,10 +71,10 @@ export class Waiter<T = void> {
 
   /** Parks the task of `context` in its current node. The caller has checked that the node is not cancelled. */
   constructor(context: Context, onAbort: AbortCallback<T> | null) {
-    // One shared executor, not a closure per waiter: a blocking operation allocates less.
-    this.promise = new Promise<T>(captureResolvers);
-    this.#resolve = capturedResolve as (value: T) => void;
-    this.#reject = capturedReject;
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
     const node = context.node;
     this.#node = node;
     this.#task = context.task;
