@@ -6,7 +6,16 @@
  * @module
  */
 
-import { CONCURRENT_NEXT, type ChannelStatistics, type ReceiveChannel, type SendChannel, type SendManyPromise } from "./channel.js";
+import {
+  CONCURRENT_NEXT,
+  SendBatch,
+  checkBatchSize,
+  withDelivered,
+  type ChannelStatistics,
+  type ReceiveChannel,
+  type SendChannel,
+  type SendManyPromise,
+} from "./channel.js";
 import { current } from "./core/context.js";
 import { Deque } from "./core/deque.js";
 import { BrokenResourceError, ClosedResourceError, EndOfChannel, WouldBlock } from "./core/errors.js";
@@ -485,9 +494,8 @@ class BroadcastSender<T> extends Handle implements BroadcastChannel<T> {
   }
 
   sendMany(values: Iterable<T>): SendManyPromise {
-    const progress = { delivered: 0 };
-    const promise = this.#sendMany(values, progress);
-    return Object.defineProperty(promise, "delivered", { get: () => progress.delivered, enumerable: true }) as SendManyPromise;
+    const batch = new SendBatch();
+    return withDelivered(this.#sendMany(values, batch), batch);
   }
 
   subscribe(options?: NameOptions): BroadcastSubscription<T> {
@@ -600,10 +608,8 @@ class Subscription<T> extends Handle implements BroadcastSubscription<T> {
   }
 
   receiveMany(max: number = Infinity): Promise<T[]> {
-    if (typeof max !== "number") return Promise.reject(new TypeError(`receiveMany() max must be a number; got ${describe(max)}`));
-    if (max !== Infinity && !(Number.isInteger(max) && max > 0)) {
-      return Promise.reject(new RangeError(`receiveMany() max must be a positive integer or Infinity; got ${max}`));
-    }
+    const error = checkBatchSize(max, "receiveMany()");
+    if (error !== null) return Promise.reject(error);
     return this.#receive(MANY, max) as Promise<T[]>;
   }
 

@@ -405,7 +405,7 @@ class MemorySendChannel<T> extends ChannelEnd<T> implements SendChannel<T> {
       const error = node.effective ?? this.#unusable("sendMany()");
       promise = error !== null ? Promise.reject(error) : this.#sendMany(context, values, batch);
     }
-    return Object.defineProperty(promise, "delivered", { get: () => batch.delivered, enumerable: true }) as SendManyPromise;
+    return withDelivered(promise, batch);
   }
 
   async #sendMany(context: Context, values: Iterable<T>, batch: SendBatch): Promise<void> {
@@ -552,9 +552,8 @@ class MemoryReceiveChannel<T> extends ChannelEnd<T> implements ReceiveChannel<T>
     const context = current();
     const node = context.node;
     context.task.checkpoints++;
-    const what = mode === MANY ? "receiveMany()" : "receive()";
     if (node.effective !== null) return Promise.reject(node.effective);
-    if (this.closed) return Promise.reject(new ClosedResourceError(`${what} on a receive channel that was closed`));
+    if (this.closed) return Promise.reject(new ClosedResourceError(`${receiveName(mode)} on a receive channel that was closed`));
     const state = this.state;
     if (state.ready) {
       let result: unknown;
@@ -571,7 +570,7 @@ class MemoryReceiveChannel<T> extends ChannelEnd<T> implements ReceiveChannel<T>
       if (failure !== null) return Promise.reject(failure.error);
       return mode === ITERATING
         ? Promise.resolve(DONE)
-        : Promise.reject(new EndOfChannel(`${what}: every send channel is closed and the buffer is empty`));
+        : Promise.reject(new EndOfChannel(`${receiveName(mode)}: every send channel is closed and the buffer is empty`));
     }
     // A MANY receiver is woken like a plain one, with its first value; the rest is what is ready when it has it.
     let promise = state.receiveLot.park(context, mode === ITERATING ? ITERATING : undefined, this).promise;
@@ -585,13 +584,23 @@ Object.defineProperty(MemoryReceiveChannel.prototype, CONCURRENT_NEXT, { value: 
 
 // ------------------------------------------------------------- batches
 
+/** The operation's name for an error message: `receive()` (also for iteration) or `receiveMany()`. */
+function receiveName(mode: unknown): string {
+  return mode === MANY ? "receiveMany()" : "receive()";
+}
+
 /** The count behind a `SendManyPromise`'s `delivered`. */
-class SendBatch {
+export class SendBatch {
   delivered = 0;
 }
 
-/** The `max` of a batch: a positive integer or `Infinity`; else the error to throw. */
-function checkBatchSize(max: unknown, what: string): Error | null {
+/** @internal `promise` as a `SendManyPromise` whose `delivered` reads `batch`'s count. */
+export function withDelivered(promise: Promise<void>, batch: SendBatch): SendManyPromise {
+  return Object.defineProperty(promise, "delivered", { get: () => batch.delivered, enumerable: true }) as SendManyPromise;
+}
+
+/** @internal The `max` of a batch: a positive integer or `Infinity`; else the error to throw. */
+export function checkBatchSize(max: unknown, what: string): Error | null {
   if (typeof max !== "number") return new TypeError(`${what} max must be a number; got ${describe(max)}`);
   if (max !== Infinity && !(Number.isInteger(max) && max >= 1)) {
     return new RangeError(`${what} max must be a positive integer or Infinity; got ${max}`);

@@ -194,21 +194,30 @@ class Input<T> {
   /** The next item and its index, or null once the input is exhausted. */
   async next(): Promise<{ item: T; index: number } | null> {
     if (this.exhausted) return null;
-    if (this.#turn === null) return this.#took(this.#async ? await this.#pull() : (this.#pull() as IteratorResult<T>));
+    if (!this.#async) return this.#took(this.#pullNow());
+    if (this.#turn === null) return this.#took(await this.#pull());
     using _ = await this.#turn.acquire();
     if (this.exhausted) return null;
     return this.#took(await this.#pull());
   }
 
-  /** The iterator's `next()`; an iterator that throws is done (`close()` does not call its `return()`, as `for await` would not). */
-  #pull(): IteratorResult<T> | Promise<IteratorResult<T>> {
+  /**
+   * The iterator's next step; an iterator that throws is done (`close()` does
+   * not call its `return()`, as `for await` would not). `#pullNow` for a sync
+   * iterator, `#pull` for an async one.
+   */
+  #pullNow(): IteratorResult<T> {
     try {
-      const step = this.#iterator.next();
-      if (!this.#async) return step as IteratorResult<T>;
-      return Promise.resolve(step).catch((error: unknown) => {
-        this.exhausted = true;
-        throw error;
-      });
+      return (this.#iterator as Iterator<T>).next();
+    } catch (error) {
+      this.exhausted = true;
+      throw error;
+    }
+  }
+
+  async #pull(): Promise<IteratorResult<T>> {
+    try {
+      return await this.#iterator.next();
     } catch (error) {
       this.exhausted = true;
       throw error;
