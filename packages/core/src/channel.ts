@@ -9,6 +9,7 @@ import { current, type Context } from "./core/context.js";
 import { Deque } from "./core/deque.js";
 import { BrokenResourceError, ClosedResourceError, EndOfChannel, WouldBlock } from "./core/errors.js";
 import { ParkingLot } from "./core/parking-lot.js";
+import type { Waiter } from "./core/park.js";
 import { RESOLVED } from "./core/runtime.js";
 import { describe, requireOptionalName, requireOptionalObject, type NameOptions } from "./core/validate.js";
 
@@ -377,14 +378,14 @@ class MemorySendChannel<T> extends ChannelEnd<T> implements SendChannel<T> {
     const node = context.node;
     context.task.checkpoints++;
     if (node.effective !== null) return Promise.reject(node.effective);
-    const error = this.#unusable("send()");
+    const error = this.unusable("send()");
     if (error !== null) return Promise.reject(error);
     if (this.state.trySend(value)) return node.runtime!.yieldIfDue() ?? RESOLVED;
     return this.state.sendLot.park(context, value, this).promise;
   }
 
   sendNowait(value: T): void {
-    const error = this.#unusable("sendNowait()");
+    const error = this.unusable("sendNowait()");
     if (error !== null) throw error;
     if (!this.state.trySend(value)) {
       throw new WouldBlock(
@@ -402,7 +403,7 @@ class MemorySendChannel<T> extends ChannelEnd<T> implements SendChannel<T> {
       const context = current();
       context.task.checkpoints++;
       const node = context.node;
-      const error = node.effective ?? this.#unusable("sendMany()");
+      const error = node.effective ?? this.unusable("sendMany()");
       promise = error !== null ? Promise.reject(error) : this.#sendMany(context, values, batch);
     }
     return withDelivered(promise, batch);
@@ -416,7 +417,7 @@ class MemorySendChannel<T> extends ChannelEnd<T> implements SendChannel<T> {
     for (const value of values) {
       // Anything may have happened while this task waited, or while the iterable ran.
       if (node.effective !== null) throw node.effective;
-      const error = this.#unusable("sendMany()");
+      const error = this.unusable("sendMany()");
       if (error !== null) throw error;
       if (!state.trySend(value)) {
         waited = true;
@@ -441,7 +442,7 @@ class MemorySendChannel<T> extends ChannelEnd<T> implements SendChannel<T> {
     let waited = false;
     while (i < count) {
       if (node.effective !== null) throw node.effective;
-      const error = this.#unusable("sendMany()");
+      const error = this.unusable("sendMany()");
       if (error !== null) throw error;
       while (i < count && state.receiveLot.size > 0) state.trySend(values[i++] as T);
       const room = Math.min(count - i, state.maxBufferSize - state.buffer.size);
@@ -473,7 +474,8 @@ class MemorySendChannel<T> extends ChannelEnd<T> implements SendChannel<T> {
     if (--state.openSendChannels === 0) state.endReceivers();
   }
 
-  #unusable(what: string): Error | null {
+  /** The error an operation `what` on this end gets because the end or the channel cannot take values, or `null`. */
+  unusable(what: string): Error | null {
     if (this.closed) return new ClosedResourceError(`${what} on a send channel that was closed`);
     if (this.state.openReceiveChannels === 0) {
       return new BrokenResourceError(`${what} on a channel whose receive channels are all closed: nobody would receive the value`);
@@ -611,6 +613,33 @@ export function checkBatchSize(max: unknown, what: string): Error | null {
 // ------------------------------------------------------------- for produce()
 
 /**
+ * @internal `produce()`'s lazy send: sends `value` on `channel` (waiting for a
+ * receiver if none waits), then waits until a receiver waits again (the
+ * consumer asking for the next value). One checkpoint for both, and no
+ * promise between them when a receiver was waiting, as it is in lockstep.
+ */
+export function sendThenAwaitRequest<T>(channel: SendChannel<T>, value: T): Promise<void> {
+  const context = current();
+  const node = context.node;
+  context.task.checkpoints++;
+  if (node.effective !== null) return Promise.reject(node.effective);
+  const end = channel as MemorySendChannel<T>;
+  const error = end.unusable("send()");
+  if (error !== null) return Promise.reject(error);
+  const state = end["state"];
+  if (!state.trySend(value)) return state.sendLot.park(context, value, end).promise.then(() => whenReceiverWaits(channel));
+  const pause = node.runtime!.yieldIfDue(); // a producer and consumer in lockstep must not starve the event loop
+  if (pause !== undefined) return pause.then(() => whenReceiverWaits(channel));
+  if (state.receiveLot.size > 0) return RESOLVED;
+  return parkForRequest(state, context).promise;
+}
+
+/** Parks the task of `context` until a receiver waits on the channel of `state`. */
+function parkForRequest(state: ChannelState<unknown>, context: Context): Waiter<void> {
+  return (state.receiverWatchers ??= new ParkingLot({ operation: "wait for a request", object: "producer stream", name: state.receiveLot.what.name })).park(context);
+}
+
+/**
  * @internal Resolves once a task is waiting to receive from the channel of
  * `channel` (at once if one is). A checkpoint. `produce()` uses it: a waiting
  * receiver is the consumer asking for the next value.
@@ -621,7 +650,7 @@ export function whenReceiverWaits(channel: SendChannel<unknown>): Promise<void> 
   if (context.node.effective !== null) return Promise.reject(context.node.effective);
   const state = (channel as MemorySendChannel<unknown>)["state"];
   if (state.receiveLot.size > 0) return RESOLVED;
-  return (state.receiverWatchers ??= new ParkingLot({ operation: "wait for a request", object: "producer stream", name: state.receiveLot.what.name })).park(context).promise;
+  return parkForRequest(state, context).promise;
 }
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { closeWithFailure, openMemoryChannel, unseenFailureOf, whenReceiverWaits, type ReceiveChannel, type SendChannel } from "./channel.js";
+import { closeWithFailure, openMemoryChannel, sendThenAwaitRequest, unseenFailureOf, whenReceiverWaits, type ReceiveChannel, type SendChannel } from "./channel.js";
 import { RESOLVED } from "./core/runtime.js";
 import { current, runInContext } from "./core/context.js";
 import { nodeOf } from "./cancel-scope.js";
@@ -269,7 +269,6 @@ class ProducerContextImpl<T> implements ProducerContext<T> {
   readonly #values: SendChannel<T>;
   /** Whether send() waits for the consumer to ask for the next value (no head start). */
   readonly #lazy: boolean;
-  readonly #nextRequest = (): Promise<void> => whenReceiverWaits(this.#values);
 
   constructor(values: SendChannel<T>, lazy: boolean) {
     this.#values = values;
@@ -287,11 +286,8 @@ class ProducerContextImpl<T> implements ProducerContext<T> {
 
   readonly send = (value: T): Promise<void> => {
     if (!this.isStarted) return this.started().then(() => this.send(value));
-    const sent = this.#values.send(value);
-    if (!this.#lazy) return sent;
-    // Return when the consumer asks for the next value. (A send that completed at once returns
-    // the shared RESOLVED; skipping the then() for it saves a promise and its adoption.)
-    return sent === RESOLVED ? this.#nextRequest() : sent.then(this.#nextRequest);
+    // Lazy: return when the consumer asks for the next value.
+    return this.#lazy ? sendThenAwaitRequest(this.#values, value) : this.#values.send(value);
   };
 }
 

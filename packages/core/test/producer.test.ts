@@ -327,6 +327,20 @@ describe("produce", () => {
     expect(currentStatistics()).toMatchObject({ tasksLiving: before.tasksLiving, deadlines: 0 });
   }));
 
+  it("in lockstep with its consumer, lets the event loop run (a host callback is not starved)", async () => {
+    let ran = false;
+    setImmediate(() => (ran = true));
+    await using numbers = await produce<number>(async ({ send }) => {
+      for (let i = 0; ; i++) await send(i);
+    });
+    let received = 0;
+    for await (const _ of numbers) {
+      if (ran) break;
+      if (++received > 100_000) throw new Error("100,000 values went by and the event loop never ran");
+    }
+    expect(ran).toBe(true);
+  });
+
   it("cancels the producer of a stream that is garbage-collected without being closed", async () => {
     const gc = (globalThis as { gc?: () => void }).gc;
     expect(gc, "the core test project runs with --expose-gc").toBeTypeOf("function");

@@ -70,13 +70,12 @@ export class CancelNode implements DeadlineEntry, Context {
   #state = State.Fresh;
   // Children and waiters are intrusive doubly linked lists (no allocation per entry):
   // `#firstChild` with each child's `#prevSibling`/`#nextSibling`, and `#firstWaiter`
-  // with each waiter's `nodePrev`/`nodeNext`.
+  // with each waiter's `nodePrev`/`nodeNext` (a circular list: see addWaiter).
   #firstChild: CancelNode | null = null;
   #lastChild: CancelNode | null = null;
   #prevSibling: CancelNode | null = null;
   #nextSibling: CancelNode | null = null;
   #firstWaiter: Waiter<any> | null = null;
-  #lastWaiter: Waiter<any> | null = null;
   #controller: AbortController | null = null;
 
   get entered(): boolean {
@@ -279,7 +278,13 @@ export class CancelNode implements DeadlineEntry, Context {
   /** The operations blocked in this node, in the order they blocked (for the task tree). */
   waiters(): Waiter<any>[] {
     const waiters: Waiter<any>[] = [];
-    for (let waiter = this.#firstWaiter; waiter !== null; waiter = waiter.nodeNext) waiters.push(waiter);
+    const first = this.#firstWaiter;
+    if (first === null) return waiters;
+    let waiter = first;
+    do {
+      waiters.push(waiter);
+      waiter = waiter.nodeNext!;
+    } while (waiter !== first);
     return waiters;
   }
 
@@ -287,21 +292,32 @@ export class CancelNode implements DeadlineEntry, Context {
 
   /** Appends `waiter` (kept in order, so cancellation wakes waiters in the order they parked). */
   addWaiter(waiter: Waiter<any>): void {
-    const last = this.#lastWaiter;
+    // The list is circular (the first's `nodePrev` is the last), so that parking into an empty
+    // node stores one reference in it, not two: the node is long-lived and the waiter new, and
+    // such a store costs V8 a write barrier.
+    const first = this.#firstWaiter;
+    if (first === null) {
+      waiter.nodePrev = waiter.nodeNext = waiter;
+      this.#firstWaiter = waiter;
+      return;
+    }
+    const last = first.nodePrev!;
     waiter.nodePrev = last;
-    waiter.nodeNext = null;
-    if (last === null) this.#firstWaiter = waiter;
-    else last.nodeNext = waiter;
-    this.#lastWaiter = waiter;
+    waiter.nodeNext = first;
+    last.nodeNext = waiter;
+    first.nodePrev = waiter;
   }
 
   removeWaiter(waiter: Waiter<any>): void {
-    const prev = waiter.nodePrev;
-    const next = waiter.nodeNext;
-    if (prev === null) this.#firstWaiter = next;
-    else prev.nodeNext = next;
-    if (next === null) this.#lastWaiter = prev;
-    else next.nodePrev = prev;
+    const next = waiter.nodeNext!;
+    if (next === waiter) {
+      this.#firstWaiter = null;
+    } else {
+      const prev = waiter.nodePrev!;
+      prev.nodeNext = next;
+      next.nodePrev = prev;
+      if (this.#firstWaiter === waiter) this.#firstWaiter = next;
+    }
     waiter.nodePrev = waiter.nodeNext = null;
   }
 

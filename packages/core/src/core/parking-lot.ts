@@ -10,6 +10,9 @@
  *   "a cancelled operation has no effect" hold for every primitive built here.
  * - The lot is an intrusive doubly linked list through the waiters' `lotPrev`
  *   and `lotNext`, so parking, waking the first and removing any waiter are O(1).
+ *   It is circular (the first waiter's `lotPrev` is the last), so that parking in
+ *   an empty lot stores one reference in the lot, not two: the lot is long-lived
+ *   and the waiter new, and V8 pays a write barrier for each such store.
  *
  * @module
  */
@@ -27,7 +30,6 @@ export class ParkingLot<T = void> {
    */
   readonly untilOf: ((waiter: Waiter<T>) => number | undefined) | undefined;
   #head: Waiter<T> | null = null;
-  #tail: Waiter<T> | null = null;
   #size = 0;
 
   constructor(what: WaitTarget = { operation: "wait" }, untilOf?: (waiter: Waiter<T>) => number | undefined) {
@@ -80,7 +82,7 @@ export class ParkingLot<T = void> {
 
   /** The back waiter (the last to have parked), or `null` if the lot is empty. */
   get last(): Waiter<T> | null {
-    return this.#tail;
+    return this.#head === null ? null : this.#head.lotPrev;
   }
 
   /** Takes the front waiter out of the lot and returns it (still parked: the caller wakes or fails it). */
@@ -120,11 +122,15 @@ export class ParkingLot<T = void> {
   /** Takes `waiter` out of the lot; does nothing if it is not in it. */
   remove(waiter: Waiter<T>): void {
     if (waiter.lot !== this) return;
-    const { lotPrev: prev, lotNext: next } = waiter;
-    if (prev === null) this.#head = next;
-    else prev.lotNext = next;
-    if (next === null) this.#tail = prev;
-    else next.lotPrev = prev;
+    const next = waiter.lotNext!;
+    if (next === waiter) {
+      this.#head = null;
+    } else {
+      const prev = waiter.lotPrev!;
+      prev.lotNext = next;
+      next.lotPrev = prev;
+      if (this.#head === waiter) this.#head = next;
+    }
     waiter.lotPrev = waiter.lotNext = null;
     waiter.lot = null;
     this.#size--;
@@ -132,7 +138,8 @@ export class ParkingLot<T = void> {
 
   /** The waiters, front to back. Do not add or remove while iterating, except the current one. */
   *[Symbol.iterator](): IterableIterator<Waiter<T>> {
-    for (let waiter = this.#head; waiter !== null; ) {
+    let waiter = this.#head;
+    for (let left = this.#size; left > 0 && waiter !== null; left--) {
       const next = waiter.lotNext;
       yield waiter;
       waiter = next;
@@ -143,11 +150,17 @@ export class ParkingLot<T = void> {
     // A waiter moved in from another lot keeps its abort callback, which removes it from
     // `waiter.lot` (whatever lot it is in by then), so moving needs no new callback.
     waiter.lot = this;
-    waiter.lotPrev = this.#tail;
-    waiter.lotNext = null;
-    if (this.#tail === null) this.#head = waiter;
-    else this.#tail.lotNext = waiter;
-    this.#tail = waiter;
+    const head = this.#head;
+    if (head === null) {
+      waiter.lotPrev = waiter.lotNext = waiter;
+      this.#head = waiter;
+    } else {
+      const tail = head.lotPrev!;
+      waiter.lotPrev = tail;
+      waiter.lotNext = head;
+      tail.lotNext = waiter;
+      head.lotPrev = waiter;
+    }
     this.#size++;
   }
 }

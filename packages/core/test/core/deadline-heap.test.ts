@@ -51,7 +51,7 @@ describe("DeadlineHeap", () => {
     );
   });
 
-  it("keeps its order when most entries are removed from the middle (tombstones dropped at the top and compacted)", () => {
+  it("keeps its order when most entries are removed from the middle", () => {
     fc.assert(
       fc.property(
         fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 100, maxLength: 600 }),
