@@ -33,13 +33,12 @@ import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { build, type Plugin } from "esbuild";
+import { bundleWorker, fromBaseline } from "./bundle.js";
 import { onCore, PINNED } from "./pinning.js";
-import type { PeerName, Scenario } from "./scenario.js";
+import { PEERS, type PeerName, type Scenario } from "./scenario.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = join(here, "../../..");
-const PEERS = ["raw", "quartet", "effection", "effect"] as const satisfies readonly PeerName[];
 /** How the quartet peer can run besides plainly: the cost of its diagnostics. */
 const MODES = ["plain", "debug", "instrument"] as const;
 type Mode = (typeof MODES)[number];
@@ -77,42 +76,10 @@ const quick = args.quick!;
 const reps = Number(args.reps ?? (quick ? 1 : 5));
 const node24 = join(root, "tools/runtimes/node_modules/node/bin/node");
 const nodes = args.node ?? [process.execPath, ...(existsSync(node24) && !quick ? [node24] : [])];
-// The worker, with Quartet (from source), effection, Effect and every scenario, bundled into
-// one JavaScript file: a fresh process then starts in tens of milliseconds, not hundreds.
 const bundleDir = mkdtempSync(join(tmpdir(), "quartet-bench-"));
-async function bundle(outfile: string, plugins: Plugin[] = []): Promise<string> {
-  await build({
-    entryPoints: [join(here, "worker.ts")],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    conditions: ["quartet-source"],
-    outfile,
-    // CommonJS packages in the bundle (autocannon) require Node's modules: give the ES module a `require`.
-    banner: { js: 'import { createRequire as __quartetBenchRequire } from "node:module"; const require = __quartetBenchRequire(import.meta.url);' },
-    logLevel: "warning",
-    plugins,
-  });
-  return outfile;
-}
-const workerBundle = await bundle(join(bundleDir, "worker.mjs"));
+const workerBundle = await bundleWorker(join(bundleDir, "worker.mjs"));
 /** The same worker with @quartet/core (and @quartet/node, if it has it) taken from the baseline checkout's sources. */
-const baselineBundle =
-  baseline === undefined
-    ? undefined
-    : await bundle(join(bundleDir, "worker-baseline.mjs"), [
-        {
-          name: "quartet-baseline",
-          setup(build) {
-            build.onResolve({ filter: /^@quartet\/core(\/lowlevel)?$/ }, ({ path }) => ({
-              path: join(baseline, "packages/core/src", path.endsWith("/lowlevel") ? "lowlevel.ts" : "index.ts"),
-            }));
-            const node = join(baseline, "packages/node/src/index.ts");
-            if (existsSync(node)) build.onResolve({ filter: /^@quartet\/node$/ }, () => ({ path: node }));
-          },
-        },
-      ]);
+const baselineBundle = baseline === undefined ? undefined : await bundleWorker(join(bundleDir, "worker-baseline.mjs"), [fromBaseline(baseline)]);
 process.on("exit", () => rmSync(bundleDir, { recursive: true, force: true }));
 const scenarioNames = readdirSync(join(here, "scenarios"))
   .filter((name) => !args.only || args.only.split(",").includes(name))

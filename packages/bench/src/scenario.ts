@@ -56,7 +56,8 @@ export interface RunningServer {
 }
 
 /** The peers every scenario may have; a scenario's `variants` add more. */
-export type PeerName = "raw" | "quartet" | "effection" | "effect";
+export const PEERS = ["raw", "quartet", "effection", "effect"] as const;
+export type PeerName = (typeof PEERS)[number];
 
 export interface Scenario {
   /** One line on what is measured. */
