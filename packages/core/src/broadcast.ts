@@ -8,8 +8,12 @@
 
 import {
   CONCURRENT_NEXT,
+  DONE,
+  ITERATING,
+  MANY,
   SendBatch,
   checkBatchSize,
+  receiveName,
   withDelivered,
   type ChannelStatistics,
   type ReceiveChannel,
@@ -257,11 +261,7 @@ export function openBroadcastChannel<T>(maxBufferSize: number, options?: Broadca
 
 // ------------------------------------------------------------- shared state
 
-/** A receiver parked by async iteration is woken with an IteratorResult; one parked by receiveMany, with an array. */
-const ITERATING = Symbol("iterating");
-const MANY = Symbol("many");
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
-
+/** A value as a receiver of `mode` is woken with it: an IteratorResult when iterating; an array for receiveMany. */
 function shaped(mode: unknown, value: unknown): unknown {
   return mode === undefined ? value : mode === ITERATING ? { value, done: false } : [value];
 }
@@ -645,7 +645,7 @@ class Subscription<T> extends Handle implements BroadcastSubscription<T> {
     const node = context.node;
     context.task.checkpoints++;
     if (node.effective !== null) return Promise.reject(node.effective);
-    if (this.#closed) return Promise.reject(this.#closedError(mode === MANY ? "receiveMany()" : "receive()"));
+    if (this.#closed) return Promise.reject(this.#closedError(receiveName(mode)));
     const state = this.#state;
     const subscriber = this.#subscriber;
     if (subscriber.buffer.size > 0) {
@@ -655,12 +655,11 @@ class Subscription<T> extends Handle implements BroadcastSubscription<T> {
       } else {
         result = shaped(mode, state.take(subscriber));
       }
-      const pause = node.runtime!.yieldIfDue();
-      return pause === undefined ? Promise.resolve(result) : pause.then(() => result);
+      return node.runtime!.completed(result);
     }
     if (subscriber.failure !== null) return Promise.reject(subscriber.failure);
     if (state.openSendChannels === 0) {
-      return mode === ITERATING ? Promise.resolve(DONE) : Promise.reject(endOfChannel(mode === MANY ? "receiveMany()" : "receive()"));
+      return mode === ITERATING ? Promise.resolve(DONE) : Promise.reject(endOfChannel(receiveName(mode)));
     }
     const promise = subscriber.receiveLot.park(context, mode, this).promise;
     // A receiveMany() is woken with its first value; the rest is what has arrived by the time it has it.

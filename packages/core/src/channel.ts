@@ -235,11 +235,17 @@ export function openMemoryChannel<T>(maxBufferSize = 0, options?: NameOptions): 
 
 // ------------------------------------------------------------- shared state
 
-/** A receiver parked by async iteration: it is woken with an IteratorResult, and with `DONE` at the end. */
-const ITERATING = Symbol("iterating");
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
-/** `receiveMany()`'s mode of the receive operation (it parks as a plain receiver). */
-const MANY = Symbol("many");
+/**
+ * @internal The modes of a receive end's one receive operation (memory
+ * channels and broadcast subscriptions): `undefined` for `receive()`;
+ * ITERATING for the iterator's `next()`, whose receiver is woken with an
+ * IteratorResult, and with `DONE` at the end; MANY for `receiveMany()`.
+ */
+export const ITERATING = Symbol("iterating");
+/** @internal See {@link ITERATING}. */
+export const MANY = Symbol("many");
+/** @internal The IteratorResult of a receive end that has ended. */
+export const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
 /**
  * One channel. Invariants: senders wait only while the buffer is full and no
@@ -564,8 +570,7 @@ class MemoryReceiveChannel<T> extends ChannelEnd<T> implements ReceiveChannel<T>
         const value = state.take();
         result = mode === ITERATING ? { value, done: false } : value;
       }
-      const pause = node.runtime!.yieldIfDue();
-      return pause === undefined ? Promise.resolve(result) : pause.then(() => result);
+      return node.runtime!.completed(result);
     }
     if (state.openSendChannels === 0) {
       const failure = state.takeFailure();
@@ -586,8 +591,8 @@ Object.defineProperty(MemoryReceiveChannel.prototype, CONCURRENT_NEXT, { value: 
 
 // ------------------------------------------------------------- batches
 
-/** The operation's name for an error message: `receive()` (also for iteration) or `receiveMany()`. */
-function receiveName(mode: unknown): string {
+/** @internal The operation's name for an error message: `receive()` (also for iteration) or `receiveMany()`. */
+export function receiveName(mode: unknown): string {
   return mode === MANY ? "receiveMany()" : "receive()";
 }
 

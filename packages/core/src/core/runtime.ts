@@ -458,6 +458,12 @@ export class Runtime {
     this.#schedulePointsLeft = SCHEDULE_POINTS_PER_MACROTASK;
     return new Promise((resolve) => setImmediate(resolve));
   }
+
+  /** What an operation that completed without blocking returns: `result`, after {@link yieldIfDue}'s pause if one is due. */
+  completed<T>(result: T): Promise<T> {
+    const pause = this.yieldIfDue();
+    return pause === undefined ? Promise.resolve(result) : pause.then(() => result);
+  }
 }
 
 /**
