@@ -127,6 +127,7 @@ async function runInEffection<T>(group: TaskGroup, scope: Scope, body: () => Ope
     await parked.promise;
   } catch (error) {
     // Cancelled (or the scope was destroyed): halt the operation and wait until its cleanup is done.
+    portal.halting = true;
     await task.halt();
     if (outcome !== undefined && !outcome.ok) throw outcome.error;
     throw error;
@@ -208,7 +209,7 @@ function awaitCall<T>(settled: Promise<Outcome<T>>, portal: Portal | undefined, 
       let finished = false;
       void settled.then((outcome) => {
         finished = true;
-        if (!outcome.ok && portal !== undefined && portal.cancelled && isCancelled(outcome.error)) return;
+        if (!outcome.ok && portal !== undefined && portal.haltPending && isCancelled(outcome.error)) return;
         resolve(Ok(outcome));
       });
       return (exited) => {

@@ -32,15 +32,20 @@ export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly o
  */
 export class Portal {
   #open = true;
+  /** Whether `fromOperation()` has begun to halt the operation. */
+  halting = false;
   readonly #group: TaskGroup;
 
   constructor(group: TaskGroup) {
     this.#group = group;
   }
 
-  /** Whether the calling scope has been cancelled: the operation is being (or is about to be) halted. */
-  get cancelled(): boolean {
-    return this.#group.cancelScope.signal.aborted;
+  /**
+   * Whether the operation is about to be halted: the calling scope has been
+   * cancelled, and `fromOperation()` has not begun the halt yet.
+   */
+  get haltPending(): boolean {
+    return !this.halting && this.#group.cancelScope.signal.aborted;
   }
 
   close(): void {
