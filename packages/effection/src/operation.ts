@@ -182,8 +182,9 @@ export function toOperation<A extends unknown[], T>(fn: (...args: A) => Promise<
       const scope = yield* useScope();
       const portal = scope.get(PortalContext);
       const cancelScope = new CancelScope({ name });
-      const call = () => enclosingScope.run(scope, () => cancelScope.run(async () => fn(...args)));
-      const settled = portal === undefined ? settle(call) : portal.run(call, name);
+      // CancelScope.run() turns a synchronous throw of fn into a rejection, and awaits what it returns.
+      const call = () => enclosingScope.run(scope, () => cancelScope.run(() => fn(...args)));
+      const settled = portal === undefined ? settle(call()) : portal.run(call, name);
       const outcome = (yield awaitCall(settled, portal, cancelScope, name)) as Outcome<T>;
       if (!outcome.ok) throw outcome.error;
       return outcome.value;

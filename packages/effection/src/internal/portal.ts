@@ -59,7 +59,7 @@ export class Portal {
       return Promise.resolve({ ok: false, error });
     }
     return new Promise((resolve) => {
-      this.#group.spawn(async () => resolve(await settle(fn)), { name });
+      this.#group.spawn(() => fn().then((value) => resolve({ ok: true, value }), (error: unknown) => resolve({ ok: false, error })), { name });
     });
   }
 }
@@ -67,11 +67,7 @@ export class Portal {
 /** The portal of the `fromOperation()` call the effection code runs under. */
 export const PortalContext = createContext<Portal>("@quartet/effection.portal");
 
-/** Calls `fn` and resolves with how it ended; never rejects. */
-export async function settle<T>(fn: () => Promise<T>): Promise<Outcome<T>> {
-  try {
-    return { ok: true, value: await fn() };
-  } catch (error) {
-    return { ok: false, error };
-  }
+/** Resolves with how `promise` ended; never rejects. */
+export function settle<T>(promise: Promise<T>): Promise<Outcome<T>> {
+  return promise.then((value) => ({ ok: true, value }), (error: unknown) => ({ ok: false, error }));
 }
