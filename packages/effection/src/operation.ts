@@ -7,7 +7,7 @@
 
 import { CancelScope, isCancelled, taskGroup, type TaskGroup } from "@quartet/core";
 import { cancelWithOrigin, parkCurrentTask, type ParkedWait } from "@quartet/core/lowlevel";
-import { Err, global as globalScope, Ok, scoped, useScope, type Effect, type Operation, type Scope } from "effection";
+import { Err, global as globalScope, Ok, scoped, type Effect, type Operation, type Scope } from "effection";
 import { enclosingScope, Portal, PortalContext, settle, type Outcome } from "./internal/portal.js";
 import { describe, isOperation, requireFunction, requireOptionalObject } from "./internal/validate.js";
 
@@ -179,13 +179,7 @@ export function toOperation<A extends unknown[], T>(fn: (...args: A) => Promise<
   const name = fn.name || "toOperation";
   return {
     *[Symbol.iterator]() {
-      const scope = yield* useScope();
-      const portal = scope.get(PortalContext);
-      const cancelScope = new CancelScope({ name });
-      // CancelScope.run() turns a synchronous throw of fn into a rejection, and awaits what it returns.
-      const call = () => enclosingScope.run(scope, () => cancelScope.run(() => fn(...args)));
-      const settled = portal === undefined ? settle(call()) : portal.run(call, name);
-      const outcome = (yield awaitCall(settled, portal, cancelScope, name)) as Outcome<T>;
+      const outcome = (yield callInQuartet(fn, args, name)) as Outcome<T>;
       if (!outcome.ok) throw outcome.error;
       return outcome.value;
     },
@@ -193,20 +187,30 @@ export function toOperation<A extends unknown[], T>(fn: (...args: A) => Promise<
 }
 
 /**
- * The effect of waiting for a Quartet call. When the effection task halts
- * while it waits, the effect's exit cancels the call and lets the task go on
- * unwinding only once the call has finished. (A \`yield*\` in a \`finally\`
- * block cannot do this: effection resumes such a block with \`next()\`, which
- * ends the unwinding of the generators that delegated to it.)
+ * The one effect of a `toOperation()` call: it starts the call (as a task of
+ * the portal, if the effection task runs under a `fromOperation()`) and resolves
+ * with how it ended. When the effection task halts while the call runs, the
+ * effect's exit cancels the call and lets the task go on unwinding only once the
+ * call has finished. (A `yield*` in a `finally` block cannot do this: effection
+ * resumes such a block with `next()`, which ends the unwinding of the
+ * generators that delegated to it.)
  *
- * A \`Cancelled\` that comes from the cancellation of the \`fromOperation()\`
- * caller is not delivered: that caller is about to halt the effection task, so
- * the operation sees a halt (as it would in effection), not a Quartet error.
+ * A `Cancelled` that comes from the cancellation of the `fromOperation()`
+ * caller before it has begun to halt the effection task is not delivered: the
+ * halt is coming, so the operation sees a halt (as it would in effection), not
+ * a Quartet error. (Once the halt has begun, cleanup code that calls
+ * `toOperation()` gets what its function threw, a `Cancelled` too.)
  */
-function awaitCall<T>(settled: Promise<Outcome<T>>, portal: Portal | undefined, cancelScope: CancelScope, name: string): Effect<Outcome<T>> {
+function callInQuartet<A extends unknown[], T>(fn: (...args: A) => Promise<T> | T, args: A, name: string): Effect<Outcome<T>> {
   return {
     description: `toOperation(${name})`,
-    enter(resolve) {
+    enter(resolve, routine) {
+      const scope = routine.scope;
+      const portal = scope.get(PortalContext);
+      const cancelScope = new CancelScope({ name });
+      // CancelScope.run() turns a synchronous throw of fn into a rejection, and awaits what it returns.
+      const call = () => enclosingScope.run(scope, () => cancelScope.run(() => fn(...args)) as Promise<T>);
+      const settled = portal === undefined ? settle(call()) : portal.run(call, name);
       let finished = false;
       void settled.then((outcome) => {
         finished = true;
