@@ -153,8 +153,9 @@ async function runInEffection<T>(group: TaskGroup, scope: Scope, body: () => Ope
  * a task under the scope that called `fromOperation()` (so that scope's
  * cancellation, deadline and clock apply to it, and it shows in the task tree).
  * In effection code that Quartet did not start (an effection `main()`), there
- * is no enclosing Quartet scope: `fn` runs from the implicit root, cancelled
- * only by the halt.
+ * is no enclosing Quartet scope: `fn` runs in whatever Quartet scope the
+ * effection code runs in (the implicit root, unless that code was started from
+ * Quartet without `fromOperation()`), cancelled only by the halt.
  *
  * @example
  * ```ts
