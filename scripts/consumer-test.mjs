@@ -4,7 +4,8 @@
 // 1. Packs every public package with pnpm (which rewrites `workspace:` ranges).
 // 2. Installs the tarballs with plain npm into a new project in the system's temp
 //    directory, outside the workspace: @quartet/* come from the tarballs only
-//    (@types/node, as any TypeScript user has it, comes from the registry).
+//    (@types/node, as any TypeScript user has it, and effection, the peer dependency
+//    of @quartet/effection, come from the registry).
 // 3. There: runs scripts/consumer/app.mjs (import) and app.cjs (require) on the
 //    machine's Node and on every Node of tools/runtimes (the engines floor,
 //    20.19.0 and 22.12.0, and 24); runs app.mjs on Bun and Deno; runs README's
@@ -75,7 +76,7 @@ try {
   mkdirSync(project);
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "quartet-consumer", private: true, type: "module" }, null, 2));
   for (const name of readdirSync(fixture)) copyFileSync(join(fixture, name), join(project, name));
-  const install = exec("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...files, "@types/node@^20.19.0"], project);
+  const install = exec("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...files, "@types/node@^20.19.0", "effection@^4"], project);
   check("npm install of the tarballs", install.status === 0, install.output);
   if (install.status !== 0) throw new Error("cannot go on without an install");
   for (const { manifest } of packages) {

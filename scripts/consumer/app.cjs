@@ -5,6 +5,9 @@ const { Cancelled, TimeoutError, failAfter, sleep, taskGroup } = require("@quart
 const { currentTaskName } = require("@quartet/core/lowlevel");
 const { MockClock } = require("@quartet/testing");
 const { serveHttp } = require("@quartet/node");
+const { fromOperation, toOperation } = require("@quartet/effection");
+// effection's own CommonJS build: a second copy of effection next to the ES module one the bridge imports.
+const effection = require("effection");
 
 async function main() {
   // One runtime for import and require: the same classes, the same current task.
@@ -25,7 +28,14 @@ async function main() {
   } catch (error) {
     if (!(error instanceof esm.TimeoutError) || !(error instanceof TimeoutError)) throw error;
   }
-  console.log(`require: task ${names.join()}, TimeoutError caught`);
+  // Operations of effection's CommonJS copy run through the bridge, both ways.
+  const bridged = await fromOperation(function* () {
+    yield* effection.sleep(1);
+    return yield* toOperation(async () => "bridged");
+  });
+  const fromCjsRun = await effection.run(() => toOperation(async () => 42));
+  if (bridged !== "bridged" || fromCjsRun !== 42) throw new Error(`the bridge gave ${bridged} and ${fromCjsRun}`);
+  console.log(`require: task ${names.join()}, TimeoutError caught, effection ${bridged}`);
   console.log("ok");
 }
 

@@ -16,8 +16,10 @@ import {
   taskGroup,
 } from "@quartet/core";
 import { currentStatistics } from "@quartet/core/lowlevel";
+import { fromOperation, fromStream, toOperation } from "@quartet/effection";
 import { fromReadable, serveHttp } from "@quartet/node";
 import { MockClock, waitAllTasksBlocked } from "@quartet/testing";
+import { sleep as effectionSleep, suspend } from "effection";
 
 const done = [];
 
@@ -88,6 +90,29 @@ await taskGroup(async (tg) => {
 const chunks = [];
 for await (const chunk of fromReadable(Readable.from(["a", "b"], { objectMode: true }))) chunks.push(chunk);
 done.push(`stream ${chunks.join("")}`);
+
+// The bridge with effection (@quartet/effection): both ways, a cancellation, a stream.
+const effectionLog = [];
+const bridged = await fromOperation(function* () {
+  yield* effectionSleep(1);
+  return yield* toOperation(async (n) => {
+    await sleep(1);
+    return n * 2;
+  }, 21);
+});
+await moveOnAfter(5, () =>
+  fromOperation(function* () {
+    try {
+      yield* suspend();
+    } finally {
+      effectionLog.push("halted");
+    }
+  }),
+);
+const naturals = { *[Symbol.iterator]() { let n = 0; return { *next() { return { done: false, value: ++n }; } }; } };
+let streamed = 0;
+for await (const n of await fromStream(naturals)) if ((streamed = n) === 3) break;
+done.push(`effection ${bridged} ${effectionLog.join()} ${streamed}`);
 
 if (currentStatistics().tasksLiving !== 0) throw new Error("a task was left behind");
 console.log(done.join("; "));

@@ -18,8 +18,10 @@ import {
   type TaskStatus,
 } from "@quartet/core";
 import { currentStatistics, type RunStatistics } from "@quartet/core/lowlevel";
+import { fromOperation, fromStream, toOperation, toStream, type FromOperationOptions } from "@quartet/effection";
 import { serveHttp } from "@quartet/node";
 import { MockClock, Sequencer } from "@quartet/testing";
+import { createScope, each, type Operation } from "effection";
 
 async function service(status: TaskStatus<AddressInfo>): Promise<void> {
   await serveHttp((_request, response) => void response.end("hi"), { port: 0 }, status);
@@ -52,6 +54,18 @@ export async function main(): Promise<number> {
   await sending;
   await new RateLimiter(10).acquire();
   const batch: number[] = await subscription.receiveMany(2);
+  const [effectionScope, destroy] = createScope();
+  const options: FromOperationOptions = { scope: effectionScope };
+  const doubled: number = await fromOperation(function* (): Operation<number> {
+    return yield* toOperation(async (n: number) => n * 2, 21);
+  }, options);
+  await destroy();
+  const [tx, rx] = openMemoryChannel<number>(1);
+  tx.sendNowait(doubled);
+  tx.close();
+  const viaEffection = await fromStream(toStream(rx));
+  for await (const n of viaEffection) n.toFixed();
+  void each;
   const stats: RunStatistics = currentStatistics();
   return (port ?? 0) + stats.tasksLiving + batch.length + sending.delivered;
 }
