@@ -8,6 +8,7 @@
  * @module @quartet/express
  */
 
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { TASK_STATUS_IGNORED, isCancelled, type TaskStatus } from "@quartet/core";
@@ -109,7 +110,8 @@ export function serveExpress(
   options: ServeExpressOptions,
   status: TaskStatus<AddressInfo> = TASK_STATUS_IGNORED,
 ): Promise<never> {
-  if (typeof app !== "function" || typeof (app as Partial<Application>).handle !== "function" || typeof (app as Partial<Application>).get !== "function") {
+  const handle = (app as unknown as Partial<ExpressApp> | null)?.handle;
+  if (typeof app !== "function" || typeof handle !== "function" || typeof app.get !== "function") {
     return Promise.reject(argumentError("serveExpress() app", "an Express application (from express())", app));
   }
   const finalHandler = loadFinalHandler();
@@ -122,12 +124,15 @@ export function serveExpress(
         if (finalHandler === null) throw error; // not reached: Express is installed with its final handler
         finalHandler(request, response, { env: app.get("env"), onerror: (failure: Error) => logError(app, failure) })(error);
       };
-      app.handle(request, response, done);
+      handle.call(app, request, response, done);
     },
     options,
     status,
   );
 }
+
+/** An Express app as `serveExpress` uses it: Express's typings leave out `app.handle(request, response, done)`. */
+type ExpressApp = Application & { handle(request: IncomingMessage, response: ServerResponse, done: (error?: unknown) => void): void };
 
 /** An Express request handler (`(request, response, next)`) or error handler (`(error, request, response, next)`). */
 type Handler = RequestHandler | ErrorRequestHandler;
@@ -169,6 +174,10 @@ type Handler = RequestHandler | ErrorRequestHandler;
  * }));
  * ```
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any request types, as Express's own defaults
+export function asTask<H extends RequestHandler<any, any, any, any, any>>(handler: H): H;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function asTask<H extends ErrorRequestHandler<any, any, any, any, any>>(handler: H): H;
 export function asTask<H extends Handler>(handler: H): H {
   if (typeof handler !== "function") throw argumentError("asTask() handler", "a function", handler);
   const name = handler.name || undefined;

@@ -31,7 +31,7 @@ it("@quartet/fastify exports serveFastify and quartetRoutes", () => {
 it("serveFastify() refuses an app without quartetRoutes, whose handlers would not be tasks", async () => {
   const app = fastify();
   app.get("/", async () => "not a task");
-  await expect(taskGroup((tg) => tg.start((status) => serveFastify(app, LOCAL, status)))).rejects.toThrow(
+  await expect(taskGroup((tg) => tg.start<AddressInfo>((status) => serveFastify(app, LOCAL, status)))).rejects.toThrow(
     new TypeError("serveFastify() app must have the quartetRoutes plugin registered before its routes (await app.register(quartetRoutes))"),
   );
 });

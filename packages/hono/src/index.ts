@@ -145,7 +145,7 @@ const guarded = new WeakSet<object>();
 function keepCancellationFromOnError(app: AnyHono): void {
   if (guarded.has(app)) return;
   guarded.add(app);
-  let handler: ErrorHandler = app.errorHandler;
+  let handler = (app as unknown as { errorHandler: ErrorHandler }).errorHandler; // public since Hono 4.0, typed private
   const guard: ErrorHandler = (error: Error, c: Context) => {
     const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
     const cancellation = incoming === undefined ? error : asRequestCancellation(incoming, error);

@@ -156,8 +156,8 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  *
  * // A framework's handler (request, response, next), run as a task of its request.
  * function asTask(handler: (request: IncomingMessage, response: ServerResponse) => Promise<void>) {
- *   return (request: IncomingMessage, response: ServerResponse, next: (error?: unknown) => void): void =>
- *     void spawnRequestTask(request, async () => {
+ *   return (request: IncomingMessage, response: ServerResponse, next: (error?: unknown) => void): void => {
+ *     const served = spawnRequestTask(request, async () => {
  *       try {
  *         await handler(request, response);
  *       } catch (error) {
@@ -165,7 +165,9 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  *         if (isCancelled(cause)) throw cause; // the request's scope catches it
  *         next(error); // the framework's error handling
  *       }
- *     }) || handler(request, response).catch(next); // not served by Quartet: as it is
+ *     });
+ *     if (!served) handler(request, response).catch(next); // not served by Quartet: as it is
+ *   };
  * }
  * const slow = asTask(async (_request, response) => {
  *   await sleep(100);
@@ -174,7 +176,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * console.log(slow.length); // 3
  * ```
  */
-export function spawnRequestTask(request: IncomingMessage, fn: () => Promise<void> | void, name?: string): boolean {
+export function spawnRequestTask(request: IncomingMessage, fn: () => Promise<void>, name?: string): boolean {
   requireFunction(fn, "spawnRequestTask() fn");
   const tasks = (request as Served | null)?.[TASKS];
   if (tasks === undefined) return false;

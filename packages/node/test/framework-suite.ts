@@ -30,7 +30,7 @@ export interface Adapter {
 export async function slowUpstream(): Promise<{ url: string; aborted: Event; requests: Event } & AsyncDisposable> {
   const aborted = new Event();
   const requests = new Event();
-  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+  const server = createServer((_request: IncomingMessage, response: ServerResponse) => {
     requests.set();
     response.on("close", () => {
       if (!response.writableFinished) aborted.set();
