@@ -127,7 +127,8 @@ function runRequest(listener: FrameworkListener, request: Served, response: Serv
       request[TASKS] = { group, signal, response };
       const result = listener(request, response);
       if (isThenable(result)) await result;
-      if (!response.writableFinished && !response.destroyed) await waitForEvent(response, ["finish", "close"]);
+      // Done once the response is ended (its last bytes on their way): not a turn later, when they have been flushed.
+      if (!response.writableEnded && !response.destroyed) await waitForEvent(response, ["finish", "close"]);
     },
     { name: `${request.method} ${request.url}` },
   );

@@ -140,6 +140,7 @@ export function adapterSuite(adapter: Adapter): void {
     it("shutting down gives requests in flight the grace period, then cancels them (origin shutdown) and their clients get a 503", async () => {
       const kinds: string[] = [];
       const inFlight = new Event();
+      const shortStarted = new Event();
       const routes = {
         "/long": recording(kinds, async () => {
           inFlight.set();
@@ -147,6 +148,7 @@ export function adapterSuite(adapter: Adapter): void {
           return "too late";
         }),
         "/short": async () => {
+          shortStarted.set();
           await sleep(50);
           return "finished in the grace period";
         },
@@ -158,7 +160,7 @@ export function adapterSuite(adapter: Adapter): void {
         long = get(port, "/long");
         await inFlight.wait();
         short = get(port, "/short");
-        await sleep(10);
+        await shortStarted.wait();
       });
       const elapsed = performance.now() - started;
       expect(await long).toMatchObject({ status: 503, body: "the server is shutting down\n" });
