@@ -8,21 +8,26 @@
  *
  *   pnpm --filter @quartet/bench frameworks                 3 runs per peer, 3 s each (after 0.5 s of warm-up)
  *   pnpm --filter @quartet/bench frameworks --reps 5 --seconds 5
- *   pnpm --filter @quartet/bench frameworks --only hono
+ *   pnpm --filter @quartet/bench frameworks --only http,hono   (http: node:http against serveHttp, for reference)
  *
  * Each server runs in a process of its own on core 0, and autocannon (50
  * keep-alive connections) in this process on core 1 (as the http scenario of
  * `pnpm bench`; unpinned where there is one core or no taskset). Runs are
  * interleaved (bare, quartet, bare, quartet, …) so that a noisy neighbour
- * hits both; the report gives each peer's median and the ratio of the medians.
+ * hits both; the report gives each peer's median and the ratio of the medians,
+ * and the server's CPU time per request (from /proc), whose ratio is the
+ * better measure on a machine shared with other work: the rate there follows
+ * whatever else runs.
  */
 import { execFileSync, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { onCore, PINNED } from "./pinning.js";
 
-const FRAMEWORKS = ["express", "fastify", "hono"] as const;
+/** "http" is the reference: plain node:http against serveHttp, in the same run. */
+const FRAMEWORKS = ["http", "express", "fastify", "hono"] as const;
 type Framework = (typeof FRAMEWORKS)[number];
 const PEERS = ["bare", "quartet"] as const;
 type Peer = (typeof PEERS)[number];
@@ -31,6 +36,13 @@ const BODY = "hello";
 
 /** Starts the server of `framework` served by `peer` on a free port of 127.0.0.1; resolves with the port. */
 async function serve(framework: Framework, peer: Peer): Promise<number> {
+  if (framework === "http") {
+    const { createServer } = await import("node:http");
+    const { serveHttp } = await import("@quartet/node");
+    const hello = (_request: unknown, response: import("node:http").ServerResponse) => void response.end(BODY);
+    if (peer === "bare") return listening(createServer(hello).listen(0, "127.0.0.1"));
+    return quartet((status) => serveHttp(hello, { port: 0, host: "127.0.0.1", requestTimeout: 30_000 }, status));
+  }
   if (framework === "express") {
     const { default: express } = await import("express");
     const { asTask, serveExpress } = await import("@quartet/express");
@@ -80,7 +92,7 @@ async function quartet(start: (status: import("@quartet/core").TaskStatus<Addres
 }
 
 /** Runs one peer's server in a process of its own on core 0; resolves once it listens. */
-function startServer(framework: Framework, peer: Peer): Promise<{ port: number; stop(): Promise<void> }> {
+function startServer(framework: Framework, peer: Peer): Promise<{ port: number; cpuMs(): number; stop(): Promise<void> }> {
   const [command, args] = onCore(0, process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--serve", `${framework}:${peer}`]);
   const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
@@ -88,6 +100,7 @@ function startServer(framework: Framework, peer: Peer): Promise<{ port: number; 
     child.stdout.setEncoding("utf8").once("data", (line: string) => {
       resolve({
         port: JSON.parse(line).port as number,
+        cpuMs: () => cpuMs(child.pid!),
         stop: () =>
           new Promise((done) => {
             child.removeAllListeners("exit");
@@ -99,8 +112,19 @@ function startServer(framework: Framework, peer: Peer): Promise<{ port: number; 
   });
 }
 
+/**
+ * The CPU time (user and system) that process `pid` has used so far, in ms, from /proc (taskset execs the
+ * server, so the pid is the server's). Less disturbed than the request rate by other work on the machine.
+ */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+/** Linux's USER_HZ, the unit of /proc/PID/stat's times. */
+const CLOCK_TICKS = 100;
+
 /** autocannon against `port` for `seconds`: requests per second, after checking every response was a 200 "hello". */
-async function load(port: number, seconds: number): Promise<number> {
+async function load(port: number, seconds: number, serverCpuMs: () => number): Promise<{ rate: number; cpuPerRequest: number }> {
   const { default: autocannon } = await import("autocannon");
   const run = (duration: number) =>
     new Promise<import("autocannon").Result>((resolve, reject) =>
@@ -109,10 +133,12 @@ async function load(port: number, seconds: number): Promise<number> {
       ),
     );
   await run(0.5); // warm-up
+  const cpuBefore = serverCpuMs();
   const result = await run(seconds);
+  const cpu = serverCpuMs() - cpuBefore;
   const bad = result.non2xx + result.mismatches + result.errors + result.timeouts;
   if (bad !== 0 || result.requests.total === 0) throw new Error(`${bad} of ${result.requests.total} responses were not a 200 "${BODY}", or failed`);
-  return result.requests.total / (result.duration || seconds);
+  return { rate: result.requests.total / (result.duration || seconds), cpuPerRequest: (cpu * 1000) / result.requests.total };
 }
 
 function median(values: number[]): number {
@@ -127,6 +153,7 @@ const { values: args } = parseArgs({
 
 if (args.serve !== undefined) {
   const [framework, peer] = args.serve.split(":") as [Framework, Peer];
+  process.on("SIGTERM", () => process.exit(0)); // a clean exit, for --cpu-prof
   const port = await serve(framework, peer);
   process.stdout.write(`${JSON.stringify({ port })}\n`);
 } else {
@@ -139,15 +166,18 @@ if (args.serve !== undefined) {
     `Node ${process.version}, ${CONNECTIONS} keep-alive connections, ${reps} runs of ${seconds} s per peer, interleaved; ` +
       (PINNED ? "servers on core 0, load on core 1" : "unpinned"),
   );
-  console.log("| framework | bare (req/s) | quartet (req/s) | quartet / bare | runs (bare; quartet) |");
-  console.log("| --- | ---: | ---: | ---: | --- |");
+  console.log("| framework | bare (req/s) | quartet (req/s) | quartet / bare | runs (bare; quartet) | server CPU µs/req (bare; quartet) | bare / quartet, by CPU |");
+  console.log("| --- | ---: | ---: | ---: | --- | --- | ---: |");
   for (const framework of frameworks) {
     const rates: Record<Peer, number[]> = { bare: [], quartet: [] };
+    const costs: Record<Peer, number[]> = { bare: [], quartet: [] };
     for (let rep = 0; rep < reps; rep++) {
       for (const peer of PEERS) {
         const server = await startServer(framework, peer);
         try {
-          rates[peer].push(await load(server.port, seconds));
+          const { rate, cpuPerRequest } = await load(server.port, seconds, server.cpuMs);
+          rates[peer].push(rate);
+          costs[peer].push(cpuPerRequest);
         } finally {
           await server.stop();
         }
@@ -156,6 +186,11 @@ if (args.serve !== undefined) {
     const bare = median(rates.bare);
     const quartet = median(rates.quartet);
     const runs = (peer: Peer) => rates[peer].map((rate) => Math.round(rate)).join(", ");
-    console.log(`| ${framework} | ${Math.round(bare)} | ${Math.round(quartet)} | ${(quartet / bare).toFixed(2)}× | ${runs("bare")}; ${runs("quartet")} |`);
+    const bareCost = median(costs.bare);
+    const quartetCost = median(costs.quartet);
+    console.log(
+      `| ${framework} | ${Math.round(bare)} | ${Math.round(quartet)} | ${(quartet / bare).toFixed(2)}× | ${runs("bare")}; ${runs("quartet")} ` +
+        `| ${bareCost.toFixed(0)}; ${quartetCost.toFixed(0)} | ${(bareCost / quartetCost).toFixed(2)}× |`,
+    );
   }
 }

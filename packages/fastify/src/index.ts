@@ -9,7 +9,7 @@
  */
 
 import type { AddressInfo } from "node:net";
-import { TASK_STATUS_IGNORED, currentSignal, isCancelled, type TaskStatus } from "@quartet/core";
+import { TASK_STATUS_IGNORED, isCancelled, type TaskStatus } from "@quartet/core";
 import { argumentError, asRequestCancellation, serveFramework, spawnRequestTask, type FrameworkServeOptions } from "@quartet/node/frameworks";
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, RouteHandlerMethod } from "fastify";
 
@@ -116,8 +116,8 @@ function asTask(handler: RouteHandlerMethod): RouteHandlerMethod {
       const task = async (): Promise<void> => {
         try {
           const payload = await call();
-          if (!currentSignal().aborted) return resolve(payload);
-          reply.hijack(); // the request was cancelled: the server has answered for it
+          if (!reply.raw.writableEnded && !reply.raw.destroyed) return resolve(payload);
+          reply.hijack(); // answered (by the handler, or by the server for a cancelled request): nothing left for Fastify
           resolve(undefined);
         } catch (error) {
           const cancellation = asRequestCancellation(request.raw, error);
