@@ -24,6 +24,9 @@ export default [
   defineProject({ ...shared, test: { name: "testing", root: "packages/testing", include: ["test/**/*.test.ts"], setupFiles } }),
   defineProject({ ...shared, test: { name: "node", root: "packages/node", include: ["test/**/*.test.ts"], setupFiles } }),
   defineProject({ ...shared, test: { name: "effection", root: "packages/effection", include: ["test/**/*.test.ts"], setupFiles } }),
+  defineProject({ ...shared, test: { name: "express", root: "packages/express", include: ["test/**/*.test.ts"], setupFiles } }),
+  defineProject({ ...shared, test: { name: "fastify", root: "packages/fastify", include: ["test/**/*.test.ts"], setupFiles } }),
+  defineProject({ ...shared, test: { name: "hono", root: "packages/hono", include: ["test/**/*.test.ts"], setupFiles } }),
   defineProject({ ...shared, test: { name: "examples", root: "examples", include: ["test/**/*.test.ts"], setupFiles } }),
   // Every export of every public package has a doc comment, an example and an entry in docs/reference.
   defineProject({ test: { name: "docs", root: "tools/docs", include: ["test/**/*.test.ts"] } }),

@@ -4,9 +4,10 @@
 // 1. Packs every public package with pnpm (which rewrites `workspace:` ranges).
 // 2. Installs the tarballs with plain npm into a new project in the system's temp
 //    directory, outside the workspace: @quartet/* come from the tarballs only
-//    (@types/node, as any TypeScript user has it, and effection, the peer dependency
-//    of @quartet/effection, come from the registry).
-// 3. There: runs scripts/consumer/app.mjs (import) and app.cjs (require) on the
+//    (@types/node, as any TypeScript user has it, effection, the peer dependency
+//    of @quartet/effection, and the frameworks the adapters serve come from the registry).
+// 3. There: runs scripts/consumer/app.mjs (import) and app.cjs (require), and
+//    frameworks.mjs and .cjs (one request through each adapter), on the
 //    machine's Node and on every Node of tools/runtimes (the engines floor,
 //    20.19.0 and 22.12.0, and 24); runs app.mjs on Bun and Deno; runs README's
 //    first program (first.mjs everywhere, first.ts with tsx); type-checks
@@ -51,6 +52,9 @@ function pnpm(args, cwd) {
   return execFileSync("pnpm", args, { cwd, encoding: "utf8" });
 }
 
+/** The peer dependencies of @quartet/express, @quartet/fastify and @quartet/hono, as their users install them. */
+const FRAMEWORKS = ["express@^5", "fastify@^5", "hono@^4", "@hono/node-server@^2"];
+
 const work = mkdtempSync(join(tmpdir(), "quartet-consumer-"));
 try {
   // ---- pack ------------------------------------------------------------------
@@ -76,7 +80,7 @@ try {
   mkdirSync(project);
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "quartet-consumer", private: true, type: "module" }, null, 2));
   for (const name of readdirSync(fixture)) copyFileSync(join(fixture, name), join(project, name));
-  const install = exec("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...files, "@types/node@^20.19.0", "effection@^4"], project);
+  const install = exec("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...files, "@types/node@^20.19.0", "effection@^4", ...FRAMEWORKS], project);
   check("npm install of the tarballs", install.status === 0, install.output);
   if (install.status !== 0) throw new Error("cannot go on without an install");
   for (const { manifest } of packages) {
@@ -102,7 +106,7 @@ try {
       continue;
     }
     const version = exec(node, ["--version"], project).stdout.trim();
-    for (const app of ["app.mjs", "app.cjs"]) {
+    for (const app of ["app.mjs", "app.cjs", "frameworks.mjs", "frameworks.cjs"]) {
       const result = exec(node, [app], project);
       check(`node ${version} ${app} (${app.endsWith(".mjs") ? "import" : "require"})`, ran(result), result.output);
     }

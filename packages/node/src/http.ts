@@ -199,19 +199,35 @@ export interface ServeHttpOptions {
  * });
  * ```
  */
-export async function serveHttp(
+export function serveHttp(
   handler: HttpHandler,
   options: ServeHttpOptions,
   status: TaskStatus<AddressInfo> = TASK_STATUS_IGNORED,
 ): Promise<never> {
-  requireFunction(handler, "serveHttp() handler");
-  checkListenOptions(options, "serveHttp()");
-  requireOptionalDuration(options.requestTimeout, "serveHttp() requestTimeout");
-  const { requestTimeout = Infinity, headersTimeout = DEFAULT_HEADERS_TIMEOUT, maxBodySize = DEFAULT_MAX_BODY_SIZE, onError } = options;
-  requirePositiveDuration(headersTimeout, "serveHttp() headersTimeout");
-  if (typeof maxBodySize !== "function") requireByteCount(maxBodySize, "serveHttp() maxBodySize");
+  return serveHttpAs("serveHttp", handler, options, status, DEFAULT_MAX_BODY_SIZE);
+}
+
+/**
+ * `serveHttp` under another name (`what`, such as "serveExpress"), which its
+ * argument errors, its default `onError`, its task tree and its shutdown's
+ * reason use; `defaultMaxBodySize` is the body limit when the options give
+ * none. For the framework adapters (`@quartet/node/frameworks`).
+ */
+export async function serveHttpAs(
+  what: string,
+  handler: HttpHandler,
+  options: ServeHttpOptions,
+  status: TaskStatus<AddressInfo>,
+  defaultMaxBodySize: number,
+): Promise<never> {
+  requireFunction(handler, `${what}() handler`);
+  checkListenOptions(options, `${what}()`);
+  requireOptionalDuration(options.requestTimeout, `${what}() requestTimeout`);
+  const { requestTimeout = Infinity, headersTimeout = DEFAULT_HEADERS_TIMEOUT, maxBodySize = defaultMaxBodySize, onError } = options;
+  requirePositiveDuration(headersTimeout, `${what}() headersTimeout`);
+  if (typeof maxBodySize !== "function") requireByteCount(maxBodySize, `${what}() maxBodySize`);
   const report =
-    onError ?? ((error: unknown, request: IncomingMessage) => printError(`serveHttp: ${request.method} ${request.url}`, error));
+    onError ?? ((error: unknown, request: IncomingMessage) => printError(`${what}: ${request.method} ${request.url}`, error));
   const server = createServer({
     // Node's own checks, on the real clock: a client that has not sent a request's headers in time gets a 408.
     headersTimeout: headersTimeout === Infinity ? 0 : Math.ceil(headersTimeout),
@@ -220,7 +236,7 @@ export async function serveHttp(
     requestTimeout: 0,
   });
   return serve(
-    "serveHttp",
+    what,
     "requests",
     server,
     options,
@@ -230,7 +246,7 @@ export async function serveHttp(
         // Watching the exchange starts now, before the body arrives and before the task runs.
         const name = `${request.method} ${request.url}`;
         const exchange = new Exchange(request, response, new CancelScope({ name }));
-        const task = () => handleRequest(handler, exchange, requestTimeout, maxBodySize, report);
+        const task = () => handleRequest(what, handler, exchange, requestTimeout, maxBodySize, report);
         if (!spawn(task, name)) {
           exchange.close();
           respond(response, 503, "the server is shutting down", true);
@@ -248,6 +264,7 @@ const DEFAULT_MAX_BODY_SIZE = 1024 * 1024;
 
 /** One request's task: the handler in the request's scope, then whatever response the outcome calls for. */
 async function handleRequest(
+  what: string,
   handler: HttpHandler,
   exchange: Exchange,
   requestTimeout: number,
@@ -256,7 +273,7 @@ async function handleRequest(
 ): Promise<void> {
   const { request, response, scope } = exchange;
   try {
-    if (!exchange.limitBody(bodyLimit(maxBodySize, request))) return; // refused with a 413; the handler does not run
+    if (!exchange.limitBody(bodyLimit(what, maxBodySize, request))) return; // refused with a 413; the handler does not run
     if (requestTimeout !== Infinity) scope.deadline = now() + requestTimeout;
     await scope.run((scope) => callHandler(handler, exchange, scope));
   } catch (error) {
@@ -294,9 +311,9 @@ function callHandler(handler: HttpHandler, exchange: Exchange, scope: CancelScop
 }
 
 /** The body size limit for `request`. */
-function bodyLimit(maxBodySize: number | ((request: IncomingMessage) => number), request: IncomingMessage): number {
+function bodyLimit(what: string, maxBodySize: number | ((request: IncomingMessage) => number), request: IncomingMessage): number {
   if (typeof maxBodySize === "number") return maxBodySize;
   const limit = maxBodySize(request);
-  requireByteCount(limit, "serveHttp() maxBodySize(request)'s result");
+  requireByteCount(limit, `${what}() maxBodySize(request)'s result`);
   return limit;
 }

@@ -102,12 +102,7 @@ export class Exchange {
    * cancellation, not a failure of the handler.
    */
   asCancellation(error: unknown): unknown {
-    const signal = this.scope.signal;
-    if (!signal.aborted || isCancelled(error)) return error;
-    const { request, response } = this;
-    const fromStreams = (e: unknown): boolean =>
-      e === request.errored || e === response.errored || e instanceof BodyTooLargeError || isCancelled(e) || isClosedStreamError(e);
-    return inCauseChain(error, fromStreams) ? signal.reason : error;
+    return asCancellation(error, this.request, this.response, this.scope.signal);
   }
 
   /**
@@ -173,6 +168,20 @@ export class Exchange {
     endBody(this.request, error);
     this.scope.cancel(error);
   }
+}
+
+/**
+ * The error a request's code let out, as the server takes it: once the
+ * request's scope is cancelled (`signal`, its signal, aborted), an error that
+ * comes from the request's streams (its body ended, the response was taken
+ * over, the client is gone) is that cancellation — `signal.reason` — not a
+ * failure. Any other error, or any error while the request goes on, as it is.
+ */
+export function asCancellation(error: unknown, request: IncomingMessage, response: ServerResponse, signal: AbortSignal): unknown {
+  if (!signal.aborted || isCancelled(error)) return error;
+  const fromStreams = (e: unknown): boolean =>
+    e === request.errored || e === response.errored || e instanceof BodyTooLargeError || isCancelled(e) || isClosedStreamError(e);
+  return inCauseChain(error, fromStreams) ? signal.reason : error;
 }
 
 /**

@@ -1,0 +1,231 @@
+/**
+ * `@quartet/node/frameworks`: what Quartet's adapters for web frameworks
+ * (`@quartet/express`, `@quartet/fastify`, `@quartet/hono`) are built on. It
+ * serves a framework's request listener the way `serveHttp` serves a handler —
+ * every request a task in its own cancel scope (client gone, deadline, server
+ * shutdown), the server shaped for `tg.start()` — and lets the framework's
+ * handlers run as tasks of their request. Programs use the adapters; this is
+ * for writing one.
+ *
+ * @module @quartet/node/frameworks
+ */
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { TASK_STATUS_IGNORED, taskGroup, type TaskGroup, type TaskStatus } from "@quartet/core";
+import { serveHttpAs, type ServeHttpOptions } from "./http.js";
+import { waitForEvent } from "./internal/events.js";
+import { asCancellation } from "./internal/http-exchange.js";
+import { describe, requireFunction, requireObject, requireString } from "./internal/validate.js";
+
+/**
+ * The options of a framework's server: `serveHttp`'s, without those that the
+ * framework has its own of (body size limits, error handling).
+ *
+ * @example
+ * ```ts
+ * import type { FrameworkServeOptions } from "@quartet/node/frameworks";
+ *
+ * const options: FrameworkServeOptions = { port: 8080, host: "127.0.0.1", requestTimeout: 10_000, gracePeriod: 5000 };
+ * console.log(options.requestTimeout); // 10000
+ * ```
+ */
+export type FrameworkServeOptions = Pick<ServeHttpOptions, "port" | "host" | "requestTimeout" | "headersTimeout" | "gracePeriod">;
+
+/**
+ * A framework's Node request listener: an Express app, Fastify's
+ * `app.routing`, `@hono/node-server`'s `getRequestListener(app.fetch)`. It may
+ * answer later than it returns (as Express and Fastify do), or return a promise
+ * that settles once it has (as `@hono/node-server`'s listener does).
+ *
+ * @example
+ * ```ts
+ * import type { FrameworkListener } from "@quartet/node/frameworks";
+ *
+ * const listener: FrameworkListener = (request, response) => void response.end(`${request.url}\n`);
+ * console.log(typeof listener); // "function"
+ * ```
+ */
+export type FrameworkListener = (request: IncomingMessage, response: ServerResponse) => unknown;
+
+/** What a request served by `serveFramework` carries for its handlers' tasks. */
+interface RequestTasks {
+  readonly group: TaskGroup;
+  readonly signal: AbortSignal;
+  readonly response: ServerResponse;
+}
+
+/** Where a request keeps its {@link RequestTasks}. */
+const TASKS = Symbol("quartet.requestTasks");
+
+type Served = IncomingMessage & { [TASKS]?: RequestTasks };
+
+/**
+ * Serves `listener` as `serveHttp` serves a handler, under the name `what`
+ * (such as `"serveExpress"`), which argument errors, the task tree and the
+ * shutdown's reason use. Every request is a task in its own cancel scope,
+ * cancelled when the client disconnects before the response is finished
+ * (origin kind `"disconnect"`), when `requestTimeout` passes (`"deadline"`),
+ * and when the server shuts down after its `gracePeriod` (`"shutdown"`); at
+ * that moment the client gets its 503 (or a closed connection, if headers were
+ * sent), whatever the framework's handlers are doing.
+ *
+ * In the request's task, inside its scope, a task group is opened and
+ * `listener(request, response)` is called; the task then waits until the
+ * response is finished (and, if the listener returned a promise, until it
+ * settles), then for the tasks that handlers started with
+ * {@link spawnRequestTask}. Code the listener runs before its first wait runs
+ * in that task, so a listener that handles the whole request in one async call
+ * (Hono's) is a task of the request as it is; a framework that calls handlers
+ * later, from socket events (Express and Fastify, after reading a body), runs
+ * them as tasks with {@link spawnRequestTask}.
+ *
+ * Shaped for `tg.start()`: `status.started()` gets the bound address. Body
+ * size limits are the framework's (none here); a listener that throws gets
+ * its client a 500 and is reported on stderr.
+ *
+ * @example
+ * ```ts
+ * import type { AddressInfo } from "node:net";
+ * import { currentSignal, taskGroup } from "@quartet/core";
+ * import { serveFramework } from "@quartet/node/frameworks";
+ *
+ * await taskGroup(async (tg) => {
+ *   const { port } = await tg.start<AddressInfo>((status) =>
+ *     serveFramework("serveTiny", (request, response) => {
+ *       response.end(`${request.url}: aborted ${currentSignal().aborted}\n`); // runs in the request's task
+ *     }, { port: 0, host: "127.0.0.1" }, status),
+ *   );
+ *   console.log(await (await fetch(`http://127.0.0.1:${port}/hi`)).text()); // "/hi: aborted false"
+ *   tg.cancelScope.cancel();
+ * });
+ * ```
+ */
+export async function serveFramework(
+  what: string,
+  listener: FrameworkListener,
+  options: FrameworkServeOptions,
+  status: TaskStatus<AddressInfo> = TASK_STATUS_IGNORED,
+): Promise<never> {
+  requireString(what, "serveFramework() what");
+  requireFunction(listener, `${what}() listener`);
+  requireObject(options, `${what}() options`);
+  const { port, host, requestTimeout, headersTimeout, gracePeriod } = options;
+  return serveHttpAs(
+    what,
+    (request, response, { signal }) => runRequest(listener, request as Served, response, signal),
+    { port, host, requestTimeout, headersTimeout, gracePeriod },
+    status,
+    Infinity,
+  );
+}
+
+/** A request's task, inside its scope: the listener, then the wait for the response and for the handlers' tasks. */
+function runRequest(listener: FrameworkListener, request: Served, response: ServerResponse, signal: AbortSignal): Promise<void> {
+  return taskGroup(
+    async (group) => {
+      request[TASKS] = { group, signal, response };
+      const result = listener(request, response);
+      if (isThenable(result)) await result;
+      // Done once the response is ended (its last bytes on their way): not a turn later, when they have been flushed.
+      if (!response.writableEnded && !response.destroyed) await waitForEvent(response, ["finish", "close"]);
+    },
+    { name: `${request.method} ${request.url}` },
+  );
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as { then?: unknown }).then === "function";
+}
+
+/**
+ * Runs `fn` as a new task of the request, inside the request's scope: it is
+ * cancelled with the request, `currentSignal()` in it is the request's (or an
+ * inner scope's), and the request's task waits for it. `fn` must handle its own
+ * errors — hand them to the framework's error handling, and let the request's
+ * cancellation (see {@link asRequestCancellation}) go on — because an error it
+ * lets out cancels the request. Returns true; or false, without running `fn`,
+ * if the request is not served by {@link serveFramework} (an app tested with
+ * its framework's own tools, say), so that the caller can run the handler
+ * as it is.
+ *
+ * @example
+ * ```ts
+ * import type { IncomingMessage, ServerResponse } from "node:http";
+ * import { isCancelled, sleep } from "@quartet/core";
+ * import { asRequestCancellation, spawnRequestTask } from "@quartet/node/frameworks";
+ *
+ * // A framework's handler (request, response, next), run as a task of its request.
+ * function asTask(handler: (request: IncomingMessage, response: ServerResponse) => Promise<void>) {
+ *   return (request: IncomingMessage, response: ServerResponse, next: (error?: unknown) => void): void => {
+ *     const served = spawnRequestTask(request, async () => {
+ *       try {
+ *         await handler(request, response);
+ *       } catch (error) {
+ *         const cause = asRequestCancellation(request, error);
+ *         if (isCancelled(cause)) throw cause; // the request's scope catches it
+ *         next(error); // the framework's error handling
+ *       }
+ *     });
+ *     if (!served) handler(request, response).catch(next); // not served by Quartet: as it is
+ *   };
+ * }
+ * const slow = asTask(async (_request, response) => {
+ *   await sleep(100);
+ *   response.end("done\n");
+ * });
+ * console.log(slow.length); // 3
+ * ```
+ */
+export function spawnRequestTask(request: IncomingMessage, fn: () => Promise<void>, name?: string): boolean {
+  requireFunction(fn, "spawnRequestTask() fn");
+  const tasks = (request as Served | null)?.[TASKS];
+  if (tasks === undefined) return false;
+  tasks.group.spawn(fn, { name: name ?? `${request.method} ${request.url}` });
+  return true;
+}
+
+/**
+ * What `error`, let out by code working on `request`, is: once the request's
+ * scope is cancelled, an error that comes from the request's streams (its body
+ * that ended with the cancellation, a response the server took over, a client
+ * that went away: `ECONNRESET`, `EPIPE`, `ERR_STREAM_WRITE_AFTER_END`, …) is
+ * that cancellation, and this returns the request's `Cancelled`. Otherwise (or
+ * for a request not served by {@link serveFramework}) it returns `error` as it
+ * is. Adapters use it to keep the request's cancellation away from the
+ * framework's error handling: it is not a failure.
+ *
+ * @example
+ * ```ts
+ * import type { IncomingMessage } from "node:http";
+ * import { isCancelled } from "@quartet/core";
+ * import { asRequestCancellation } from "@quartet/node/frameworks";
+ *
+ * function isFailure(request: IncomingMessage, error: unknown): boolean {
+ *   return !isCancelled(asRequestCancellation(request, error)); // only failures go to the error handler
+ * }
+ * console.log(isFailure({} as IncomingMessage, new Error("boom"))); // true
+ * ```
+ */
+export function asRequestCancellation(request: IncomingMessage, error: unknown): unknown {
+  const tasks = (request as Served | null)?.[TASKS];
+  if (tasks === undefined) return error;
+  return asCancellation(error, request, tasks.response, tasks.signal);
+}
+
+/**
+ * The TypeError for an argument that is not what a function takes, in the
+ * words of Quartet's own checks: `${what} must be ${expected}; got …`, with a
+ * short, safe description of `value`.
+ *
+ * @example
+ * ```ts
+ * import { argumentError } from "@quartet/node/frameworks";
+ *
+ * const error = argumentError("serveTiny() app", "a Tiny application", 42);
+ * console.log(error.message); // "serveTiny() app must be a Tiny application; got 42"
+ * ```
+ */
+export function argumentError(what: string, expected: string, value: unknown): TypeError {
+  return new TypeError(`${what} must be ${expected}; got ${describe(value)}`);
+}
