@@ -22,7 +22,15 @@ export default [
       execArgv: ["--expose-gc"],
     }, }),
   defineProject({ ...shared, test: { name: "testing", root: "packages/testing", include: ["test/**/*.test.ts"], setupFiles } }),
-  defineProject({ ...shared, test: { name: "node", root: "packages/node", include: ["test/**/*.test.ts"], setupFiles } }),
+  defineProject({ ...shared, test: {
+      name: "node",
+      root: "packages/node",
+      include: ["test/**/*.test.ts"],
+      setupFiles,
+      // Worker threads load the package's TypeScript sources (the quartet-source condition):
+      // they inherit this loader through execArgv.
+      execArgv: ["--import", "tsx"],
+    }, }),
   defineProject({ ...shared, test: { name: "examples", root: "examples", include: ["test/**/*.test.ts"], setupFiles } }),
   // Every export of every public package has a doc comment, an example and an entry in docs/reference.
   defineProject({ test: { name: "docs", root: "tools/docs", include: ["test/**/*.test.ts"] } }),

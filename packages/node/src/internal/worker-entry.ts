@@ -1,0 +1,136 @@
+/**
+ * The module piscina runs in every thread of a worker pool: it runs one
+ * `runInWorker` call. The call's function runs inside a Quartet `run()` of its
+ * own, in a cancel scope that the caller's cancellation cancels (with the
+ * caller's kind and reason), so that a cancelled call unwinds as any task does:
+ * its checkpoints throw `Cancelled`, its `finally` blocks and disposers run,
+ * and the thread goes back to the pool.
+ *
+ * A pool thread stays alive between tasks (piscina listens on its ports), so
+ * `run()`'s own deadlock watch, which waits for 'beforeExit', cannot see a
+ * deadlock here. `watchForDeadlock` stands in for it: when every task of the
+ * run is blocked and the thread holds nothing more than it held when the call
+ * began (no timer, socket, port, file request of the call's), nothing can wake
+ * them but a cancellation from the caller, and the call fails with a
+ * `DeadlockError` that shows its task tree.
+ *
+ * @module
+ */
+
+import { MessagePort, threadId } from "node:worker_threads";
+import { CancelScope, DeadlockError, run } from "@quartet/core";
+import { cancelWithOrigin, currentRunHooks, formatTaskTree } from "@quartet/core/lowlevel";
+import { decodeThrown, encodeThrown } from "./worker-errors.js";
+import type { CancelMessage, Outcome, WorkerMessage, WorkerTask } from "./worker-protocol.js";
+
+/** How long (real ms) every task must have been blocked, with nothing of the call's left that could wake one, before that is a deadlock. */
+const DEADLOCK_CUSHION = 100;
+
+export default async function runTask(task: WorkerTask): Promise<void> {
+  const { module, input, control } = task;
+  post(control, { type: "started", threadId });
+  let outcome: Outcome;
+  try {
+    const fn = await loadFunction(module);
+    outcome = await run(() => runCancellable(fn, task));
+  } catch (error) {
+    outcome = { status: "threw", error: encodeThrown(error) };
+  } finally {
+    closePortsIn(input);
+  }
+  try {
+    post(control, { type: "outcome", outcome });
+  } catch (error) {
+    const message = `runInWorker(): what ${module} returned cannot be sent to the calling thread (the structured clone algorithm refused it)`;
+    post(control, { type: "outcome", outcome: { status: "threw", error: encodeThrown(new TypeError(message, { cause: error })) } });
+  }
+  control.close();
+}
+
+async function loadFunction(module: string): Promise<(input: unknown) => unknown> {
+  const fn: unknown = (await import(module)).default;
+  if (typeof fn !== "function") {
+    throw new TypeError(`runInWorker(): ${module} must have a default export that is a function; got ${typeof fn}`);
+  }
+  return fn as (input: unknown) => unknown;
+}
+
+/** Runs `fn(input)` in a scope that a cancel message on the control port cancels; runs inside the call's `run()`. */
+async function runCancellable(fn: (input: unknown) => unknown, { module, input, control }: WorkerTask): Promise<Outcome> {
+  const scope = new CancelScope();
+  const onMessage = (message: CancelMessage): void => {
+    if (message.type === "cancel") cancelWithOrigin(scope, message.kind, decodeThrown(message.reason));
+  };
+  control.on("message", onMessage);
+  const deadlock = watchForDeadlock(scope, module);
+  try {
+    const value = await scope.run(async () => fn(input));
+    if (deadlock.error !== null) return { status: "threw", error: encodeThrown(deadlock.error) };
+    if (scope.cancelledCaught) return { status: "cancelled" };
+    return { status: "returned", value };
+  } catch (error) {
+    return { status: "threw", error: encodeThrown(error) };
+  } finally {
+    deadlock.stop();
+    control.off("message", onMessage);
+  }
+}
+
+/** Cancels `scope` with a `DeadlockError` when the run is deadlocked (see the module's comment). */
+function watchForDeadlock(scope: CancelScope, module: string): { readonly error: DeadlockError | null; stop(): void } {
+  const hooks = currentRunHooks();
+  const baseline = resourceCounts();
+  const watch = {
+    error: null as DeadlockError | null,
+    withdraw: (): void => {},
+    stop(): void {
+      this.withdraw();
+    },
+  };
+  const check = (): void => {
+    if (holdsMoreThan(baseline)) {
+      watch.withdraw = hooks.whenIdle(check, DEADLOCK_CUSHION); // something of the call's may still wake a task: look again later
+      return;
+    }
+    const tree = formatTaskTree(hooks.taskTree());
+    watch.error = new DeadlockError(
+      `deadlock in the worker thread running ${module}: every task is blocked in a Quartet operation and nothing can wake them\n${tree}`,
+    );
+    cancelWithOrigin(scope, "deadlock", watch.error);
+  };
+  watch.withdraw = hooks.whenIdle(check, DEADLOCK_CUSHION);
+  return watch;
+}
+
+/** How many of each kind of resource keeps this thread's event loop alive. */
+function resourceCounts(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const kind of process.getActiveResourcesInfo()) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  return counts;
+}
+
+function holdsMoreThan(baseline: Map<string, number>): boolean {
+  for (const [kind, count] of resourceCounts()) if (count > (baseline.get(kind) ?? 0)) return true;
+  return false;
+}
+
+function post(control: MessagePort, message: WorkerMessage): void {
+  control.postMessage(message);
+}
+
+/**
+ * Closes the message ports the call was given (the input itself, or its
+ * top-level properties or elements): the thread goes back to the pool, and a
+ * port left open there would neither be read nor let the other side know
+ * that nobody will. A channel over such a port that was not closed first is
+ * then broken for its other end.
+ */
+function closePortsIn(input: unknown): void {
+  if (input === null || typeof input !== "object") return;
+  if (isPort(input)) return input.close();
+  for (const value of Array.isArray(input) ? input : Object.values(input)) if (isPort(value)) value.close();
+}
+
+function isPort(value: unknown): value is MessagePort {
+  return value instanceof MessagePort;
+}
