@@ -231,7 +231,9 @@ class Pool implements WorkerPool {
   #closed = false;
 
   constructor(maxThreads: number, idleTimeout: number, gracePeriod: number) {
-    this.#piscina = new Piscina({ filename: ENTRY, minThreads: 0, maxThreads, idleTimeout });
+    // The threads' event loops must run between calls: a port the call closed tells the other side only then
+    // (piscina's default, "sync", blocks the thread in Atomics.wait as soon as a task ends).
+    this.#piscina = new Piscina({ filename: ENTRY, minThreads: 0, maxThreads, idleTimeout, atomics: "async" });
     this.#limiter = new CapacityLimiter(maxThreads, { name: "worker pool" });
     this.#gracePeriod = gracePeriod;
   }

@@ -17,14 +17,16 @@
  * @module
  */
 
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import { MessagePort, threadId } from "node:worker_threads";
 import { CancelScope, DeadlockError, run } from "@quartet/core";
 import { cancelWithOrigin, currentRunHooks, formatTaskTree } from "@quartet/core/lowlevel";
 import { decodeThrown, encodeThrown } from "./worker-errors.js";
 import type { CancelMessage, Outcome, WorkerMessage, WorkerTask } from "./worker-protocol.js";
 
-/** How long (real ms) every task must have been blocked, with nothing of the call's left that could wake one, before that is a deadlock. */
-const DEADLOCK_CUSHION = 100;
+/** How long (real ms) to wait before looking again at a run whose tasks are all blocked while it holds a timer, socket or port that may wake one. */
+const RECHECK_AFTER = 100;
 
 export default async function runTask(task: WorkerTask): Promise<void> {
   const { module, input, control } = task;
@@ -48,11 +50,29 @@ export default async function runTask(task: WorkerTask): Promise<void> {
 }
 
 async function loadFunction(module: string): Promise<(input: unknown) => unknown> {
-  const fn: unknown = (await import(module)).default;
+  const fn: unknown = (await importModule(module)).default;
   if (typeof fn !== "function") {
     throw new TypeError(`runInWorker(): ${module} must have a default export that is a function; got ${typeof fn}`);
   }
   return fn as (input: unknown) => unknown;
+}
+
+/**
+ * Imports `module`; if the ES module loader cannot load it (a `.ts` file when
+ * the thread's TypeScript loader hooks only `require()`, as tsx does in worker
+ * threads on Node 20), requires it. When this file itself was compiled to
+ * CommonJS (tsx running Quartet's TypeScript sources, in this repository's
+ * tests), the module is required as well: importing it would load a second
+ * copy of `@quartet/core`, whose tasks and scopes this run would not see.
+ */
+async function importModule(module: string): Promise<{ default?: unknown }> {
+  if (typeof require === "function" && module.startsWith("file:")) return require(fileURLToPath(module));
+  try {
+    return await import(module);
+  } catch (error) {
+    if ((error as { code?: unknown } | null)?.code !== "ERR_UNKNOWN_FILE_EXTENSION" || !module.startsWith("file:")) throw error;
+    return createRequire(import.meta.url)(fileURLToPath(module));
+  }
 }
 
 /** Runs `fn(input)` in a scope that a cancel message on the control port cancels; runs inside the call's `run()`. */
@@ -80,16 +100,20 @@ async function runCancellable(fn: (input: unknown) => unknown, { module, input, 
 function watchForDeadlock(scope: CancelScope, module: string): { readonly error: DeadlockError | null; stop(): void } {
   const hooks = currentRunHooks();
   const baseline = resourceCounts();
+  let withdraw = (): void => {};
+  let later: ReturnType<typeof setTimeout> | undefined;
   const watch = {
     error: null as DeadlockError | null,
-    withdraw: (): void => {},
     stop(): void {
-      this.withdraw();
+      withdraw();
+      clearTimeout(later);
     },
   };
+  // Called from setImmediate (where the immediate itself no longer counts as a resource, as a timer in its own callback would).
   const check = (): void => {
     if (holdsMoreThan(baseline)) {
-      watch.withdraw = hooks.whenIdle(check, DEADLOCK_CUSHION); // something of the call's may still wake a task: look again later
+      // Something of the call's may still wake a task: look again once the run is idle a while later.
+      later = setTimeout(() => (withdraw = hooks.whenIdle(check)), RECHECK_AFTER).unref();
       return;
     }
     const tree = formatTaskTree(hooks.taskTree());
@@ -98,7 +122,7 @@ function watchForDeadlock(scope: CancelScope, module: string): { readonly error:
     );
     cancelWithOrigin(scope, "deadlock", watch.error);
   };
-  watch.withdraw = hooks.whenIdle(check, DEADLOCK_CUSHION);
+  withdraw = hooks.whenIdle(check);
   return watch;
 }
 
