@@ -27,9 +27,10 @@ export default [
       root: "packages/node",
       include: ["test/**/*.test.ts"],
       setupFiles,
-      // Worker threads load the package's TypeScript sources (the quartet-source condition):
-      // they inherit this loader through execArgv.
-      execArgv: ["--import", "tsx"],
+      // Worker threads (runInWorker) load the package's TypeScript sources (the quartet-source
+      // condition) with require(): they inherit tsx's require hook through execArgv. (Not all of
+      // tsx: its --import entry would also take over this process's signals, which run-main's tests send.)
+      execArgv: ["--require", "tsx/cjs"],
     }, }),
   defineProject({ ...shared, test: { name: "examples", root: "examples", include: ["test/**/*.test.ts"], setupFiles } }),
   // Every export of every public package has a doc comment, an example and an entry in docs/reference.

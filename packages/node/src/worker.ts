@@ -280,11 +280,13 @@ class Pool implements WorkerPool {
           call.cancel(cancelled);
           await moveOnAfter(gracePeriod, () => call.finished());
           if (call.isFinished()) return;
-          const thread = call.threadId === null ? undefined : this.#piscina.threads.find((worker) => worker.threadId === call.threadId);
-          this.#terminated++;
+          // piscina removes the thread that runs the task when its signal aborts (at once): the one missing after is ours.
+          const before = this.#piscina.threads;
           terminate.abort(cancelled);
+          this.#terminated++;
+          const after = new Set(this.#piscina.threads);
           await call.finished();
-          if (thread !== undefined) await WorkerCall.exited(thread);
+          for (const thread of before) if (!after.has(thread)) await WorkerCall.exited(thread);
         });
         call.throwFailureOfCleanup();
         throw cancelled;

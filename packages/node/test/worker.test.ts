@@ -102,19 +102,22 @@ describe("runInWorker", () => {
   it("throws a clear error for an input that cannot be copied to a thread, and for a result that cannot come back", async () => {
     await withPool({ maxThreads: 1 }, async (pool) => {
       const input = await pool.run(fixture("double"), () => 1).catch((e: unknown) => e);
-      expect(input).toBeInstanceOf(Error);
-      expect((input as Error).message).toMatch(/could not be cloned/);
+      expect(input).toBeInstanceOf(TypeError);
+      expect((input as Error).message).toMatch(/the input for .*double\.mjs cannot be sent to a worker thread \(.*could not be cloned/);
       const result = await pool.run(fixture("throws"), "unsendable").catch((e: unknown) => e);
       expect(result).toBeInstanceOf(TypeError);
       expect((result as Error).message).toMatch(/what .*throws\.ts returned cannot be sent to the calling thread/);
       expect(await pool.run(fixture("double"), 5), "the thread still works").toBe(10);
+      const inside = await pool.run(fixture("throws"), "unsendable-inside").catch((e: unknown) => e);
+      expect((inside as Error).message).toMatch(/the worker thread running .*throws\.ts failed after the call, most likely because what it returned cannot be sent/);
+      expect(await pool.run(fixture("double"), 6), "a new thread takes the next call").toBe(12);
     });
   });
 });
 
 describe("cancelling runInWorker", () => {
   it("cancels the worker's run: its finally blocks run, the caller's Cancelled is thrown, and the thread goes back to the pool", async () => {
-    await withPool({ maxThreads: 1, gracePeriod: 5000 }, async (pool) => {
+    await withPool({ maxThreads: 1, gracePeriod: 15_000 }, async (pool) => {
       const flags = new SharedArrayBuffer(8);
       const state = new Int32Array(flags);
       const { port1: report, port2 } = new MessageChannel();
@@ -149,7 +152,7 @@ describe("cancelling runInWorker", () => {
   });
 
   it("carries a deadline's cancellation across: the worker's Cancelled has kind 'deadline' and a TimeoutError as reason", async () => {
-    await withPool({ maxThreads: 1 }, async (pool) => {
+    await withPool({ maxThreads: 1, gracePeriod: 15_000 }, async (pool) => {
       const flags = new SharedArrayBuffer(8);
       const { port1: report, port2 } = new MessageChannel();
       const reported = new Promise((resolve) => report.once("message", resolve));
@@ -195,7 +198,7 @@ describe("cancelling runInWorker", () => {
   });
 
   it("throws the error of a cleanup that fails after the cancellation, not the Cancelled", async () => {
-    await withPool({ maxThreads: 1, gracePeriod: 5000 }, async (pool) => {
+    await withPool({ maxThreads: 1, gracePeriod: 15_000 }, async (pool) => {
       const error = await moveOnAfter(50, () => pool.run(fixture("throws"), "cleanup")).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(Error);
       expect((error as Error).message).toBe("cleanup failed");

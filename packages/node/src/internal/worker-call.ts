@@ -1,8 +1,8 @@
 /**
  * The caller's side of one `runInWorker` call: its control port (see
- * `worker-protocol.ts`), what the worker reported on it, and the end of
- * piscina's task. The call is finished when piscina's task has ended (the
- * thread is free again, or gone) and the worker's report is in.
+ * `worker-protocol.ts`), on which it asks for cancellation, and piscina's
+ * task, which resolves with the worker's outcome. The call is finished when
+ * that task has ended: the thread is free again, or gone.
  *
  * @module
  */
@@ -11,19 +11,15 @@ import { MessageChannel, type MessagePort, type Worker } from "node:worker_threa
 import { Cancelled, isCancelled } from "@quartet/core";
 import { parkCurrentTask, type ParkedTask } from "@quartet/core/lowlevel";
 import { decodeThrown, encodeThrown } from "./worker-errors.js";
-import type { CancelMessage, Outcome, WorkerMessage } from "./worker-protocol.js";
+import type { CancelMessage, Outcome } from "./worker-protocol.js";
 
 export class WorkerCall {
   readonly #href: string;
   readonly #port: MessagePort;
   /** The worker's end of the control port, handed over with the task. */
   readonly workerPort: MessagePort;
-  /** The thread running the call, once it said so. */
-  threadId: number | null = null;
-  #outcome: Outcome | null = null;
-  /** How piscina's task ended: `null` while it runs, else its error (`undefined` if it resolved). */
-  #taskEnd: { readonly error: unknown } | null = null;
-  #portClosed = false;
+  /** How piscina's task ended: `null` while it runs. */
+  #end: { readonly outcome: Outcome } | { readonly error: unknown } | null = null;
   #parked: ParkedTask<void> | null = null;
 
   constructor(href: string) {
@@ -31,51 +27,37 @@ export class WorkerCall {
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
     this.workerPort = port2;
-    port1.on("message", (message: WorkerMessage) => {
-      if (message.type === "started") this.threadId = message.threadId;
-      else this.#outcome = message.outcome;
-      this.#wake();
-    });
-    port1.on("close", () => {
-      this.#portClosed = true;
-      this.#wake();
-    });
   }
 
-  /** Follows piscina's task for this call. */
-  watch(task: Promise<unknown>): void {
+  /** Follows piscina's task for this call: it resolves with the worker's outcome, or rejects if the thread died or was terminated. */
+  watch(task: Promise<Outcome>): void {
     task.then(
-      () => this.#ended(undefined),
-      (error: unknown) => this.#ended(error),
+      (outcome) => this.#ended({ outcome }),
+      (error: unknown) => this.#ended({ error }),
     );
   }
 
-  #ended(error: unknown): void {
-    this.#taskEnd = { error };
-    this.#wake();
-  }
-
-  isFinished(): boolean {
-    return this.#taskEnd !== null && (this.#outcome !== null || this.#portClosed || this.#taskEnd.error !== undefined);
-  }
-
-  /** Waits (a checkpoint) until the call has finished. */
-  async finished(): Promise<void> {
-    while (!this.isFinished()) {
-      this.#parked = parkCurrentTask<void>(() => (this.#parked = null), { operation: "runInWorker", object: "worker thread", name: this.#href });
-      await this.#parked.promise;
-    }
-  }
-
-  #wake(): void {
+  #ended(end: { readonly outcome: Outcome } | { readonly error: unknown }): void {
+    this.#end = end;
     const parked = this.#parked;
     this.#parked = null;
     parked?.wake();
   }
 
+  isFinished(): boolean {
+    return this.#end !== null;
+  }
+
+  /** Waits (a checkpoint) until the call has finished. */
+  async finished(): Promise<void> {
+    while (this.#end === null) {
+      this.#parked = parkCurrentTask<void>(() => (this.#parked = null), { operation: "runInWorker", object: "worker thread", name: this.#href });
+      await this.#parked.promise;
+    }
+  }
+
   /** Asks the worker to cancel the call's root scope with the kind and reason of `cancelled`. */
   cancel(cancelled: unknown): void {
-    if (this.#portClosed) return;
     const kind = cancelled instanceof Cancelled ? cancelled.origin.kind : "cancel";
     const reason = cancelled instanceof Cancelled ? cancelled.reason : cancelled;
     const message: CancelMessage = { type: "cancel", kind, reason: encodeThrown(reason) };
@@ -88,25 +70,36 @@ export class WorkerCall {
    * if it unwound, returned, or was terminated.
    */
   throwFailureOfCleanup(): void {
-    const outcome = this.#outcome;
-    if (outcome?.status !== "threw") return;
-    const error = decodeThrown(outcome.error);
+    const end = this.#end;
+    if (end === null || !("outcome" in end) || end.outcome.status !== "threw") return;
+    const error = decodeThrown(end.outcome.error);
     if (!isCancelled(error)) throw error;
   }
 
-  /** If the task ended without a report (its thread was terminated), throws `error()`. */
+  /** If the task ended without an outcome (its thread was terminated), throws `error()`. */
   throwIfTerminated(error: () => Error): void {
-    if (this.#outcome === null) throw error();
+    if (this.#end !== null && !("outcome" in this.#end)) throw error();
   }
 
   /** What the call came to: the value returned, or the error thrown. */
   result(): unknown {
-    const outcome = this.#outcome;
-    if (outcome === null) {
-      const error = this.#taskEnd?.error;
-      if (error !== undefined) throw error;
-      throw new Error(`runInWorker(): the worker running ${this.#href} ended without reporting what came of the call`);
+    const end = this.#end;
+    if (end === null) throw new Error(`runInWorker(): the call of ${this.#href} has not finished`);
+    if (!("outcome" in end)) {
+      const error = end.error as { name?: unknown } | null;
+      if (error instanceof DOMException && error.name === "DataCloneError") {
+        // Made in this thread, when the input was posted.
+        const message = `runInWorker(): the input for ${this.#href} cannot be sent to a worker thread (the structured clone algorithm refused it: ${error.message})`;
+        throw new TypeError(message, { cause: error });
+      }
+      if (!(error instanceof Error)) {
+        // What Node makes of an uncaught error in a worker that it cannot send as one: piscina failing to post a result.
+        const message = `runInWorker(): the worker thread running ${this.#href} failed after the call, most likely because what it returned cannot be sent to the calling thread (a function or class instance inside it)`;
+        throw new Error(message, { cause: error });
+      }
+      throw error;
     }
+    const outcome = end.outcome;
     switch (outcome.status) {
       case "returned":
         return outcome.value;

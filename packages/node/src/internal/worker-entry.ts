@@ -19,34 +19,26 @@
 
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { MessagePort, threadId } from "node:worker_threads";
+import { MessagePort } from "node:worker_threads";
 import { CancelScope, DeadlockError, run } from "@quartet/core";
 import { cancelWithOrigin, currentRunHooks, formatTaskTree } from "@quartet/core/lowlevel";
 import { decodeThrown, encodeThrown } from "./worker-errors.js";
-import type { CancelMessage, Outcome, WorkerMessage, WorkerTask } from "./worker-protocol.js";
+import type { CancelMessage, Outcome, WorkerTask } from "./worker-protocol.js";
 
 /** How long (real ms) to wait before looking again at a run whose tasks are all blocked while it holds a timer, socket or port that may wake one. */
 const RECHECK_AFTER = 100;
 
-export default async function runTask(task: WorkerTask): Promise<void> {
+export default async function runTask(task: WorkerTask): Promise<Outcome> {
   const { module, input, control } = task;
-  post(control, { type: "started", threadId });
-  let outcome: Outcome;
   try {
     const fn = await loadFunction(module);
-    outcome = await run(() => runCancellable(fn, task));
+    return await run(() => runCancellable(fn, task));
   } catch (error) {
-    outcome = { status: "threw", error: encodeThrown(error) };
+    return { status: "threw", error: encodeThrown(error) };
   } finally {
     closePortsIn(input);
+    control.close();
   }
-  try {
-    post(control, { type: "outcome", outcome });
-  } catch (error) {
-    const message = `runInWorker(): what ${module} returned cannot be sent to the calling thread (the structured clone algorithm refused it)`;
-    post(control, { type: "outcome", outcome: { status: "threw", error: encodeThrown(new TypeError(message, { cause: error })) } });
-  }
-  control.close();
 }
 
 async function loadFunction(module: string): Promise<(input: unknown) => unknown> {
@@ -87,6 +79,11 @@ async function runCancellable(fn: (input: unknown) => unknown, { module, input, 
     const value = await scope.run(async () => fn(input));
     if (deadlock.error !== null) return { status: "threw", error: encodeThrown(deadlock.error) };
     if (scope.cancelledCaught) return { status: "cancelled" };
+    if (typeof value === "function" || typeof value === "symbol") {
+      // (Cheap to see here; a function deeper inside the value makes piscina's postMessage fail, and the thread with it.)
+      const message = `runInWorker(): what ${module} returned cannot be sent to the calling thread (a ${typeof value}; the structured clone algorithm refuses it)`;
+      return { status: "threw", error: encodeThrown(new TypeError(message)) };
+    }
     return { status: "returned", value };
   } catch (error) {
     return { status: "threw", error: encodeThrown(error) };
@@ -136,10 +133,6 @@ function resourceCounts(): Map<string, number> {
 function holdsMoreThan(baseline: Map<string, number>): boolean {
   for (const [kind, count] of resourceCounts()) if (count > (baseline.get(kind) ?? 0)) return true;
   return false;
-}
-
-function post(control: MessagePort, message: WorkerMessage): void {
-  control.postMessage(message);
 }
 
 /**

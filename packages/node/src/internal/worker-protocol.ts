@@ -1,8 +1,9 @@
 /**
- * What the two threads of a `runInWorker` call say to each other. Each call
- * has a `MessageChannel` of its own, the *control port*, besides piscina's
- * port for the task: the worker reports on it that it started and what came
- * of the call, and the caller asks on it for cancellation.
+ * What the two threads of a `runInWorker` call say to each other. The task
+ * goes to the worker through piscina, and its outcome comes back as the
+ * task's result. Each call also has a `MessageChannel` of its own, the
+ * *control port*, on which the caller asks for cancellation: a cancel posted
+ * before the worker has taken the task waits in the port for it.
  *
  * @module
  */
@@ -25,11 +26,6 @@ export type Outcome =
   | { readonly status: "threw"; readonly error: EncodedThrown }
   /** The caller's cancellation was caught by the worker's root scope. */
   | { readonly status: "cancelled" };
-
-/** Worker → caller. */
-export type WorkerMessage =
-  | { readonly type: "started"; readonly threadId: number }
-  | { readonly type: "outcome"; readonly outcome: Outcome };
 
 /** Caller → worker: cancel the call's root scope, with the caller's cancellation's kind and reason. */
 export interface CancelMessage {
