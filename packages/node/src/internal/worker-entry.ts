@@ -41,11 +41,17 @@ export default async function runTask(task: WorkerTask): Promise<Outcome> {
   }
 }
 
+/** The default exports this thread has loaded, by URL: a call of a module loaded before starts without a trip through the module loader. */
+const loaded = new Map<string, (input: unknown) => unknown>();
+
 async function loadFunction(module: string): Promise<(input: unknown) => unknown> {
+  const known = loaded.get(module);
+  if (known !== undefined) return known;
   const fn: unknown = (await importModule(module)).default;
   if (typeof fn !== "function") {
     throw new TypeError(`runInWorker(): ${module} must have a default export that is a function; got ${typeof fn}`);
   }
+  loaded.set(module, fn as (input: unknown) => unknown);
   return fn as (input: unknown) => unknown;
 }
 
