@@ -36,14 +36,14 @@ const THREADS = 2;
 const module = (name: string) => new URL(`worker-modules/${name}.mjs`, import.meta.url);
 
 /** Item `i`: 4 KB, different for every i, made on demand (100,000 of them would be 400 MB). */
-function item(i: number): Uint8Array {
+function item(i: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(ITEM_SIZE);
   for (let j = 0; j < ITEM_SIZE; j += 4) bytes[j] = (i * 31 + j) & 0xff;
   new DataView(bytes.buffer).setUint32(0, i);
   return bytes;
 }
 
-function* batches(): Generator<Uint8Array[]> {
+function* batches(): Generator<Uint8Array<ArrayBuffer>[]> {
   for (let start = 0; start < ITEMS; start += BATCH) {
     yield Array.from({ length: Math.min(BATCH, ITEMS - start) }, (_, k) => item(start + k));
   }
@@ -98,7 +98,8 @@ function hashPeers(pool: WorkerPool): Record<string, Peer> {
       })();
       await forEach(indices, async (i) => {
         const bytes = item(i);
-        [digests[i]] = await runInWorker<string[]>(module("hash-batch"), [bytes], { pool, transferList: [bytes.buffer] });
+        const [digest] = await runInWorker<string[]>(module("hash-batch"), [bytes], { pool, transferList: [bytes.buffer] });
+        digests[i] = digest!;
       }, { concurrency: THREADS * 2 });
       return fold(digests);
     },
@@ -131,7 +132,7 @@ function hashPeers(pool: WorkerPool): Record<string, Peer> {
             }
           });
         });
-        const senders = stages.map((stage) => sendChannelOverPort<Uint8Array[]>(stage.in.port1, { bufferSize: 2, transfer: (batch) => batch.map((bytes) => bytes.buffer) }));
+        const senders = stages.map((stage) => sendChannelOverPort<Uint8Array<ArrayBuffer>[]>(stage.in.port1, { bufferSize: 2, transfer: (batch) => batch.map((bytes) => bytes.buffer) }));
         let turn = 0;
         for (const batch of batches()) await senders[turn++ % THREADS]!.send(batch);
         for (const sender of senders) sender.close();

@@ -130,7 +130,7 @@ describe("channels over a MessagePort", () => {
 
   it("transfer moves a value's buffers instead of copying them", async () => {
     const { port1, port2 } = new MessageChannel();
-    const send = sendChannelOverPort<Uint8Array>(port1, { transfer: (bytes) => [bytes.buffer] });
+    const send = sendChannelOverPort<Uint8Array<ArrayBuffer>>(port1, { transfer: (bytes) => [bytes.buffer] });
     const receive = receiveChannelOverPort<Uint8Array>(port2);
     const bytes = new Uint8Array([1, 2, 3]);
     await send.send(bytes);
