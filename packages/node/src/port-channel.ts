@@ -32,7 +32,20 @@ type ReceiverMessage = readonly [typeof ACK, number] | readonly [typeof CLOSED];
 
 const DEFAULT_BUFFER_SIZE = 16;
 
-/** Options of {@link sendChannelOverPort}. */
+/**
+ * Options of {@link sendChannelOverPort}.
+ *
+ * @example
+ * ```ts
+ * import { MessageChannel } from "node:worker_threads";
+ * import { sendChannelOverPort } from "@quartet/node";
+ *
+ * const { port1 } = new MessageChannel();
+ * // Chunks of bytes, moved rather than copied, at most 8 of them not yet received at the other end.
+ * const chunks = sendChannelOverPort<Uint8Array<ArrayBuffer>>(port1, { bufferSize: 8, transfer: (chunk) => [chunk.buffer] });
+ * chunks.close();
+ * ```
+ */
 export interface SendChannelOverPortOptions<T> {
   /**
    * How many values may be in flight: sent, and not yet received at the other
