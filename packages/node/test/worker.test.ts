@@ -109,7 +109,7 @@ describe("runInWorker", () => {
       expect((result as Error).message).toMatch(/what .*throws\.ts returned cannot be sent to the calling thread/);
       expect(await pool.run(fixture("double"), 5), "the thread still works").toBe(10);
       const inside = await pool.run(fixture("throws"), "unsendable-inside").catch((e: unknown) => e);
-      expect((inside as Error).message).toMatch(/the worker thread running .*throws\.ts failed after the call, most likely because what it returned cannot be sent/);
+      expect((inside as Error).message).toMatch(/the worker thread running .*throws\.ts failed outside the call.*most likely what it returned cannot be sent/);
       expect(await pool.run(fixture("double"), 6), "a new thread takes the next call").toBe(12);
     });
   });

@@ -92,12 +92,11 @@ export class WorkerCall {
         const message = `runInWorker(): the input for ${this.#href} cannot be sent to a worker thread (the structured clone algorithm refused it: ${error.message})`;
         throw new TypeError(message, { cause: error });
       }
-      if (!(error instanceof Error)) {
-        // What Node makes of an uncaught error in a worker that it cannot send as one: piscina failing to post a result.
-        const message = `runInWorker(): the worker thread running ${this.#href} failed after the call, most likely because what it returned cannot be sent to the calling thread (a function or class instance inside it)`;
-        throw new Error(message, { cause: error });
-      }
-      throw error;
+      // The entry returns whatever the call threw as its outcome: a failed task means the thread itself failed (it exited, or
+      // piscina could not post the outcome, which Node reports without a message or as a plain object).
+      const what = error instanceof Error && error.message !== "" ? `: ${error.message}` : "";
+      const message = `runInWorker(): the worker thread running ${this.#href} failed outside the call${what} (if that was right after the call, most likely what it returned cannot be sent to the calling thread: a function or class instance inside it)`;
+      throw new Error(message, { cause: error });
     }
     const outcome = end.outcome;
     switch (outcome.status) {
