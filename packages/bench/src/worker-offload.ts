@@ -12,9 +12,10 @@
  * Runs against the built packages (`pnpm build` first): the script clears
  * NODE_OPTIONS' quartet-source condition, so the threads load dist/ as users'
  * do. Each measurement alternates the peers and reports the median of `--reps`
- * (default 5) rounds. `--quick` runs small sizes once, as a check.
+ * (default 5) rounds. `--quick` runs small sizes once, as a check; `--only
+ * overhead` or `--only fan-out` runs one of the two.
  *
- *   pnpm build && pnpm --filter @quartet/bench workers [--quick] [--reps N]
+ *   pnpm build && pnpm --filter @quartet/bench workers [--quick] [--reps N] [--only overhead|fan-out]
  */
 import { createHash } from "node:crypto";
 import { availableParallelism, cpus, loadavg } from "node:os";
@@ -24,7 +25,8 @@ import { Piscina } from "piscina";
 import { forEach, taskGroup } from "@quartet/core";
 import { openWorkerPool, receiveChannelOverPort, runInWorker, sendChannelOverPort, type WorkerPool } from "@quartet/node";
 
-const { values: args } = parseArgs({ options: { quick: { type: "boolean", default: false }, reps: { type: "string" } } });
+const { values: args } = parseArgs({ options: { quick: { type: "boolean", default: false }, reps: { type: "string" }, only: { type: "string" } } });
+const only = args.only; // "overhead" or "fan-out"
 const quick = args.quick;
 const reps = quick ? 1 : Number(args.reps ?? 5);
 const CALLS = quick ? 200 : 5000;
@@ -172,12 +174,12 @@ async function measure(title: string, peers: Record<string, Peer>, unit: (ms: nu
 }
 
 console.log(`Node ${process.version}, ${cpus()[0]?.model ?? "?"} × ${availableParallelism()}, load ${loadavg().map((l) => l.toFixed(1)).join(" ")}; ${reps} rounds after a warm-up`);
-{
+if (only === undefined || only === "overhead") {
   await using pool = openWorkerPool({ maxThreads: THREADS });
   await using piscina = new Piscina({ filename: module("trivial").href, minThreads: THREADS, maxThreads: THREADS });
   await measure(`Overhead: ${CALLS} calls of n => n + 1 on ${THREADS} threads`, overheadPeers(pool, piscina), (ms) => `${((ms * 1000) / CALLS).toFixed(1)} µs/call`);
 }
-{
+if (only === undefined || only === "fan-out") {
   await using pool = openWorkerPool({ maxThreads: THREADS });
   await measure(`Fan-out: SHA-256 of ${ITEMS} items of ${ITEM_SIZE / 1024} KB, ${THREADS} threads`, hashPeers(pool), (ms) => `${((ITEMS / ms) * 1000).toFixed(0)} items/s`);
 }

@@ -8,10 +8,12 @@
 import { availableParallelism } from "node:os";
 import { extname, isAbsolute } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { Transferable } from "node:worker_threads";
+import { randomUUID } from "node:crypto";
+import { BroadcastChannel, type Transferable } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { CancelScope, CapacityLimiter, ClosedResourceError, moveOnAfter, taskGroup } from "@quartet/core";
 import { WorkerCall } from "./internal/worker-call.js";
+import { CANCEL_SLOTS, type CancelMessage, type PoolData } from "./internal/worker-protocol.js";
 import { describe, requireOptionalDuration, requireOptionalObject } from "./internal/validate.js";
 
 // ------------------------------------------------------------------- options and statistics
@@ -229,12 +231,22 @@ class Pool implements WorkerPool {
   #running = 0;
   #terminated = 0;
   #closed = false;
+  #lastId = 0;
+  /** See worker-protocol.ts: where cancels go (made at the first), and the marks of cancelled calls. */
+  readonly #data: PoolData = { cancelChannel: `quartet-worker-pool-${randomUUID()}`, cancelMarks: new SharedArrayBuffer(4 * CANCEL_SLOTS) };
+  readonly #cancelMarks = new Int32Array(this.#data.cancelMarks);
+  #cancelChannel: BroadcastChannel | null = null;
+  /** The cancels of calls not yet finished, by id: sent again to every thread that starts, which may take their tasks. */
+  readonly #cancelsSent = new Map<number, CancelMessage>();
 
   constructor(maxThreads: number, idleTimeout: number, gracePeriod: number) {
     // The threads' event loops must run between calls: a port the call closed tells the other side only then
     // (piscina's default, "sync", blocks the thread in Atomics.wait as soon as a task ends).
-    this.#piscina = new Piscina({ filename: ENTRY, minThreads: 0, maxThreads, idleTimeout, atomics: "async" });
+    this.#piscina = new Piscina({ filename: ENTRY, minThreads: 0, maxThreads, idleTimeout, atomics: "async", workerData: this.#data });
     this.#limiter = new CapacityLimiter(maxThreads, { name: "worker pool" });
+    this.#piscina.on("workerCreate", () => {
+      for (const message of this.#cancelsSent.values()) this.#cancelChannel?.postMessage(message);
+    });
     this.#gracePeriod = gracePeriod;
   }
 
@@ -265,13 +277,12 @@ class Pool implements WorkerPool {
   }
 
   async #runCall<T>(href: string, input: unknown, transferList: readonly Transferable[], gracePeriod: number): Promise<T> {
-    const call = new WorkerCall(href);
+    this.#lastId = this.#lastId === 2 ** 31 - 1 ? 1 : this.#lastId + 1;
+    const call = new WorkerCall(href, this.#lastId, this.#sendCancel);
     const terminate = new AbortController();
     this.#running++;
     try {
-      call.watch(
-        this.#piscina.run({ module: href, input, control: call.workerPort }, { signal: terminate.signal, transferList: [call.workerPort, ...transferList] as never }),
-      );
+      call.watch(this.#piscina.run({ id: call.id, module: href, input }, { signal: terminate.signal, transferList: transferList as never }));
       try {
         await call.finished();
       } catch (cancelled) {
@@ -293,11 +304,21 @@ class Pool implements WorkerPool {
       }
     } finally {
       this.#running--;
-      call.close();
+      this.#cancelsSent.delete(call.id);
     }
     if (this.#closed) call.throwIfTerminated(() => new ClosedResourceError(`the worker pool was closed while ${href} ran in it`));
     return call.result() as T;
   }
+
+  readonly #sendCancel = (message: CancelMessage): void => {
+    Atomics.store(this.#cancelMarks, message.id % CANCEL_SLOTS, message.id);
+    this.#cancelsSent.set(message.id, message);
+    if (this.#cancelChannel === null) {
+      this.#cancelChannel = new BroadcastChannel(this.#data.cancelChannel);
+      this.#cancelChannel.unref();
+    }
+    this.#cancelChannel.postMessage(message);
+  };
 
   statistics(): WorkerPoolStatistics {
     const piscina = this.#piscina;
@@ -318,6 +339,7 @@ class Pool implements WorkerPool {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#cancelChannel?.close();
     await this.#piscina.destroy();
   }
 

@@ -1,13 +1,13 @@
 /**
- * The caller's side of one `runInWorker` call: its control port (see
- * `worker-protocol.ts`), on which it asks for cancellation, and piscina's
- * task, which resolves with the worker's outcome. The call is finished when
- * that task has ended: the thread is free again, or gone.
+ * The caller's side of one `runInWorker` call: piscina's task, which resolves
+ * with the worker's outcome, and how to ask for cancellation (see
+ * `worker-protocol.ts`). The call is finished when that task has ended: the
+ * thread is free again, or gone.
  *
  * @module
  */
 
-import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { Cancelled, isCancelled } from "@quartet/core";
 import { parkCurrentTask, type ParkedTask } from "@quartet/core/lowlevel";
 import { decodeThrown, encodeThrown } from "./worker-errors.js";
@@ -15,18 +15,17 @@ import type { CancelMessage, Outcome } from "./worker-protocol.js";
 
 export class WorkerCall {
   readonly #href: string;
-  readonly #port: MessagePort;
-  /** The worker's end of the control port, handed over with the task. */
-  readonly workerPort: MessagePort;
+  readonly #sendCancel: (message: CancelMessage) => void;
+  /** The call's id in its pool. */
+  readonly id: number;
   /** How piscina's task ended: `null` while it runs. */
   #end: { readonly outcome: Outcome } | { readonly error: unknown } | null = null;
   #parked: ParkedTask<void> | null = null;
 
-  constructor(href: string) {
+  constructor(href: string, id: number, sendCancel: (message: CancelMessage) => void) {
     this.#href = href;
-    const { port1, port2 } = new MessageChannel();
-    this.#port = port1;
-    this.workerPort = port2;
+    this.id = id;
+    this.#sendCancel = sendCancel;
   }
 
   /** Follows piscina's task for this call: it resolves with the worker's outcome, or rejects if the thread died or was terminated. */
@@ -60,8 +59,7 @@ export class WorkerCall {
   cancel(cancelled: unknown): void {
     const kind = cancelled instanceof Cancelled ? cancelled.origin.kind : "cancel";
     const reason = cancelled instanceof Cancelled ? cancelled.reason : cancelled;
-    const message: CancelMessage = { type: "cancel", kind, reason: encodeThrown(reason) };
-    this.#port.postMessage(message);
+    this.#sendCancel({ id: this.id, kind, reason: encodeThrown(reason) });
   }
 
   /**
@@ -107,10 +105,6 @@ export class WorkerCall {
       case "cancelled":
         throw new Error(`runInWorker(): the worker running ${this.#href} was cancelled although its caller was not`);
     }
-  }
-
-  close(): void {
-    this.#port.close();
   }
 
   /** Waits (a checkpoint) until `thread` has exited. */

@@ -19,27 +19,80 @@
 
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { MessagePort } from "node:worker_threads";
+import { BroadcastChannel, MessagePort, workerData } from "node:worker_threads";
 import { CancelScope, DeadlockError, run } from "@quartet/core";
 import { cancelWithOrigin, currentRunHooks, formatTaskTree } from "@quartet/core/lowlevel";
 import { decodeThrown, encodeThrown } from "./worker-errors.js";
-import type { CancelMessage, Outcome, WorkerTask } from "./worker-protocol.js";
+import { CANCEL_SLOTS, type CancelMessage, type Outcome, type PoolData, type WorkerTask } from "./worker-protocol.js";
 
 /** How long (real ms) to wait before looking again at a run whose tasks are all blocked while it holds a timer, socket or port that may wake one. */
 const RECHECK_AFTER = 100;
 
 export default async function runTask(task: WorkerTask): Promise<Outcome> {
-  const { module, input, control } = task;
   try {
-    const fn = await loadFunction(module);
+    const fn = await loadFunction(task.module);
     return await run(() => runCancellable(fn, task));
   } catch (error) {
     return { status: "threw", error: encodeThrown(error) };
   } finally {
-    closePortsIn(input);
-    control.close();
+    closePortsIn(task.input);
   }
 }
+
+// ------------------------------------------------------------------- cancellation
+
+/** How many cancels of calls that this thread does not run (yet) it keeps, for their reasons. */
+const KEPT_CANCELS = 64;
+
+/** How long (real ms) a call marked as cancelled waits for the cancel's reason before it is cancelled without it. */
+const REASON_WAIT = 100;
+
+/** This thread's side of its pool's cancel channel (see worker-protocol.ts); listening from the start, so that it misses no cancel. */
+const cancels = new (class Cancels {
+  readonly #marks: Int32Array;
+  /** The calls running here, by id. */
+  readonly #running = new Map<number, CancelScope>();
+  /** The last cancels of calls not running here, by id, oldest first. */
+  readonly #kept = new Map<number, CancelMessage>();
+
+  constructor(data: PoolData) {
+    this.#marks = new Int32Array(data.cancelMarks);
+    const channel = new BroadcastChannel(data.cancelChannel);
+    channel.unref(); // the thread lives as long as piscina keeps it
+    channel.onmessage = (event: unknown) => this.#received((event as { data: CancelMessage }).data);
+  }
+
+  /** Call `id` runs in `scope` until the returned function is called; a cancel that came first cancels it at once. */
+  register(id: number, scope: CancelScope): () => void {
+    this.#running.set(id, scope);
+    const early = this.#kept.get(id);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (early !== undefined) {
+      this.#kept.delete(id);
+      cancel(scope, early);
+    } else if (Atomics.load(this.#marks, id % CANCEL_SLOTS) === id) {
+      // Cancelled, and the reason is on its way (the caller sends it again to threads that started since).
+      timer = setTimeout(() => cancelWithOrigin(scope, "cancel"), REASON_WAIT).unref();
+    }
+    return () => {
+      clearTimeout(timer);
+      this.#running.delete(id);
+    };
+  }
+
+  #received(message: CancelMessage): void {
+    const scope = this.#running.get(message.id);
+    if (scope !== undefined) return cancel(scope, message);
+    this.#kept.set(message.id, message);
+    if (this.#kept.size > KEPT_CANCELS) this.#kept.delete(this.#kept.keys().next().value!);
+  }
+})(workerData as PoolData);
+
+function cancel(scope: CancelScope, message: CancelMessage): void {
+  cancelWithOrigin(scope, message.kind, decodeThrown(message.reason));
+}
+
+// ------------------------------------------------------------------- the call
 
 /** The default exports this thread has loaded, by URL: a call of a module loaded before starts without a trip through the module loader. */
 const loaded = new Map<string, (input: unknown) => unknown>();
@@ -73,13 +126,10 @@ async function importModule(module: string): Promise<{ default?: unknown }> {
   }
 }
 
-/** Runs `fn(input)` in a scope that a cancel message on the control port cancels; runs inside the call's `run()`. */
-async function runCancellable(fn: (input: unknown) => unknown, { module, input, control }: WorkerTask): Promise<Outcome> {
+/** Runs `fn(input)` in a scope that the caller's cancel cancels; runs inside the call's `run()`. */
+async function runCancellable(fn: (input: unknown) => unknown, { id, module, input }: WorkerTask): Promise<Outcome> {
   const scope = new CancelScope();
-  const onMessage = (message: CancelMessage): void => {
-    if (message.type === "cancel") cancelWithOrigin(scope, message.kind, decodeThrown(message.reason));
-  };
-  control.on("message", onMessage);
+  const unregister = cancels.register(id, scope);
   const deadlock = watchForDeadlock(scope, module);
   try {
     const value = await scope.run(async () => fn(input));
@@ -95,7 +145,7 @@ async function runCancellable(fn: (input: unknown) => unknown, { module, input, 
     return { status: "threw", error: encodeThrown(error) };
   } finally {
     deadlock.stop();
-    control.off("message", onMessage);
+    unregister();
   }
 }
 
