@@ -164,6 +164,30 @@ describe("cancelling runInWorker", () => {
     });
   });
 
+  it("a call cancelled while queued for a thread starts cancelled, with its own reason", async () => {
+    await withPool({ maxThreads: 1, gracePeriod: 15_000 }, async (pool) => {
+      const limiter = new CapacityLimiter(2); // two calls for one thread: the second waits in piscina's queue
+      const first = { flags: new SharedArrayBuffer(8), channel: new MessageChannel(), scope: new CancelScope() };
+      const second = { flags: new SharedArrayBuffer(8), channel: new MessageChannel(), scope: new CancelScope() };
+      const reported = new Promise((resolve) => second.channel.port1.once("message", resolve));
+      await taskGroup(async (tg) => {
+        for (const call of [first, second]) {
+          const input = { flags: call.flags, report: call.channel.port2 };
+          tg.spawn(() => call.scope.run(() => pool.run(fixture("cooperative"), input, { limiter, transferList: [call.channel.port2] })));
+        }
+        await until(() => Atomics.load(new Int32Array(first.flags), 0) === 1 && pool.statistics().tasksQueued === 1);
+        second.scope.cancel("second, while queued");
+        await until(() => pool.statistics().tasksQueued === 1); // still queued: the thread is busy with the first
+        first.scope.cancel("first");
+      });
+      for (const call of [first, second]) call.channel.port1.close();
+      expect(await reported).toEqual({ cancelled: true, kind: "cancel", reason: "second, while queued" });
+      expect(Atomics.load(new Int32Array(second.flags), 1), "its finally ran").toBe(1);
+      expect(second.scope.cancelledCaught).toBe(true);
+      expect(pool.statistics().threadsTerminated).toBe(0);
+    });
+  });
+
   it("terminates a worker that does not reach a checkpoint within the grace period, and waits until its thread has exited", async () => {
     await withPool({ maxThreads: 1, gracePeriod: 100 }, async (pool) => {
       const shared = new SharedArrayBuffer(4);
