@@ -311,6 +311,7 @@ class Pool implements WorkerPool {
   }
 
   readonly #sendCancel = (message: CancelMessage): void => {
+    if (this.#closed) return; // its threads are being terminated: nothing is left to cancel
     Atomics.store(this.#cancelMarks, message.id % CANCEL_SLOTS, message.id);
     this.#cancelsSent.set(message.id, message);
     if (this.#cancelChannel === null) {
