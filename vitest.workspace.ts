@@ -22,7 +22,16 @@ export default [
       execArgv: ["--expose-gc"],
     }, }),
   defineProject({ ...shared, test: { name: "testing", root: "packages/testing", include: ["test/**/*.test.ts"], setupFiles } }),
-  defineProject({ ...shared, test: { name: "node", root: "packages/node", include: ["test/**/*.test.ts"], setupFiles } }),
+  defineProject({ ...shared, test: {
+      name: "node",
+      root: "packages/node",
+      include: ["test/**/*.test.ts"],
+      setupFiles,
+      // Worker threads (runInWorker) load the package's TypeScript sources (the quartet-source
+      // condition) with require(): they inherit tsx's require hook through execArgv. (Not all of
+      // tsx: its --import entry would also take over this process's signals, which run-main's tests send.)
+      execArgv: ["--require", "tsx/cjs"],
+    }, }),
   defineProject({ ...shared, test: { name: "effection", root: "packages/effection", include: ["test/**/*.test.ts"], setupFiles } }),
   defineProject({ ...shared, test: { name: "express", root: "packages/express", include: ["test/**/*.test.ts"], setupFiles } }),
   defineProject({ ...shared, test: { name: "fastify", root: "packages/fastify", include: ["test/**/*.test.ts"], setupFiles } }),

@@ -1,5 +1,8 @@
 // A first program as a user writes it, run by the consumer test (scripts/consumer-test.mjs)
 // on the installed tarballs: as ESM on every Node of the support table, on Bun and on Deno.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import {
   CancelScope,
@@ -17,7 +20,7 @@ import {
 } from "@quartet/core";
 import { currentStatistics } from "@quartet/core/lowlevel";
 import { fromOperation, fromStream, toOperation } from "@quartet/effection";
-import { fromReadable, serveHttp } from "@quartet/node";
+import { fromReadable, openWorkerPool, runInWorker, serveHttp } from "@quartet/node";
 import { MockClock, waitAllTasksBlocked } from "@quartet/testing";
 import { sleep as effectionSleep, suspend } from "effection";
 
@@ -113,6 +116,20 @@ const naturals = { *[Symbol.iterator]() { let n = 0; return { *next() { return {
 let streamed = 0;
 for await (const n of await fromStream(naturals)) if ((streamed = n) === 3) break;
 done.push(`effection ${bridged} ${effectionLog.join()} ${streamed}`);
+
+// Worker threads (@quartet/node, on piscina, installed as its dependency): on Node only.
+if (globalThis.Bun === undefined && globalThis.Deno === undefined) {
+  const dir = mkdtempSync(join(tmpdir(), "quartet-consumer-"));
+  const module = join(dir, "double.mjs");
+  writeFileSync(module, "export default (n) => n * 2;");
+  const pool = openWorkerPool({ maxThreads: 1 });
+  try {
+    done.push(`worker ${await runInWorker(module, 21, { pool })}`);
+  } finally {
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 if (currentStatistics().tasksLiving !== 0) throw new Error("a task was left behind");
 console.log(done.join("; "));

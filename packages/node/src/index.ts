@@ -2,8 +2,8 @@
  * `@quartet/node`: Quartet on Node.js. A program's entry point with signals
  * (`runMain`), HTTP and TCP servers whose requests and connections are tasks in
  * their own cancel scopes (`serveHttp`, `serveTcp`, `openTcpStream`), child
- * processes (`runProcess`), worker threads (`runInWorker`), and channels over
- * Node and WHATWG streams.
+ * processes (`runProcess`), worker threads (`runInWorker`, `openWorkerPool`), and
+ * channels over Node and WHATWG streams and between threads (`sendChannelOverPort`).
  *
  * @module @quartet/node
  */
@@ -16,4 +16,12 @@ export { fromReadable, readableFrom, type ReadableFromOptions } from "./readable
 export { toWritable, type WritableChannel } from "./writable.js";
 export { fromReadableStream, toWritableStream, readableStreamFrom } from "./web-streams.js";
 export { BodyTooLargeError, ProcessError } from "./errors.js";
-export { runInWorker, type RunInWorkerOptions } from "./worker.js";
+export {
+  runInWorker,
+  openWorkerPool,
+  type RunInWorkerOptions,
+  type WorkerPool,
+  type WorkerPoolOptions,
+  type WorkerPoolStatistics,
+} from "./worker.js";
+export { sendChannelOverPort, receiveChannelOverPort, type SendChannelOverPortOptions } from "./port-channel.js";

@@ -1,19 +1,25 @@
 /**
- * Offloading CPU-bound work to worker threads: `runInWorker`.
+ * Offloading CPU-bound work to worker threads: `runInWorker`, and the pools of
+ * threads it runs in (`openWorkerPool`), on piscina.
  *
  * @module
  */
 
 import { availableParallelism } from "node:os";
-import { isAbsolute } from "node:path";
-import { pathToFileURL } from "node:url";
-import { Worker, type Transferable } from "node:worker_threads";
-import { CancelScope, CapacityLimiter } from "@quartet/core";
-import { parkCurrentTask } from "@quartet/core/lowlevel";
-import { describe, requireOptionalObject } from "./internal/validate.js";
+import { extname, isAbsolute } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { randomUUID } from "node:crypto";
+import { BroadcastChannel, type Transferable } from "node:worker_threads";
+import { Piscina } from "piscina";
+import { CancelScope, CapacityLimiter, ClosedResourceError, moveOnAfter, taskGroup } from "@quartet/core";
+import { WorkerCall } from "./internal/worker-call.js";
+import { CANCEL_SLOTS, type CancelMessage, type PoolData } from "./internal/worker-protocol.js";
+import { describe, requireOptionalDuration, requireOptionalObject } from "./internal/validate.js";
+
+// ------------------------------------------------------------------- options and statistics
 
 /**
- * Options of {@link runInWorker}.
+ * Options of {@link runInWorker} and of a pool's {@link WorkerPool.run}.
  *
  * @example
  * ```ts
@@ -30,27 +36,142 @@ import { describe, requireOptionalObject } from "./internal/validate.js";
  */
 export interface RunInWorkerOptions {
   /**
-   * Bounds how many workers run at once (each call holds one token while its
-   * worker runs). Default: a limiter shared by every call that does not pass
-   * one, with as many tokens as the machine has CPUs (`os.availableParallelism()`).
+   * Bounds how many calls run at once (each call holds one token while it
+   * runs). Default: the pool's own limiter, with as many tokens as the pool
+   * has threads at most.
    */
   limiter?: CapacityLimiter;
   /** Objects in `input` to move to the worker rather than copy (`ArrayBuffer`s, `MessagePort`s). */
   transferList?: readonly Transferable[];
+  /**
+   * When the call is cancelled: how long, in ms, the worker's cleanup may take
+   * before its thread is terminated. Default: the pool's (1000 ms unless it
+   * was opened with another). `0` terminates at once; `Infinity` never does.
+   */
+  gracePeriod?: number;
+  /** The pool to run in (see {@link openWorkerPool}). Default: a pool shared by every call that names none. */
+  pool?: WorkerPool;
 }
 
-/** The script each worker starts with: it imports the module and posts what its default export returns. */
-const BOOTSTRAP = `
-const { parentPort, workerData } = require("node:worker_threads");
-import(workerData.module).then(async (module) => {
-  if (typeof module.default !== "function") {
-    throw new TypeError(workerData.module + " must have a default export that is a function; got " + typeof module.default);
-  }
-  parentPort.postMessage({ result: await module.default(workerData.input) });
-});
-`;
+/**
+ * Options of {@link openWorkerPool}.
+ *
+ * @example
+ * ```ts
+ * import { openWorkerPool } from "@quartet/node";
+ *
+ * await using pool = openWorkerPool({ maxThreads: 2, idleTimeout: 30_000, gracePeriod: 200 });
+ * console.log(pool.statistics().maxThreads); // 2
+ * ```
+ */
+export interface WorkerPoolOptions {
+  /** The most threads the pool runs at once (and the tokens of its limiter). Default: `os.availableParallelism()`. */
+  maxThreads?: number;
+  /** How long, in ms, a thread with nothing to do is kept for the next call before it exits. Default 5000. */
+  idleTimeout?: number;
+  /** The default `gracePeriod` of the pool's calls (see {@link RunInWorkerOptions.gracePeriod}). Default 1000. */
+  gracePeriod?: number;
+}
 
-let sharedLimiter: CapacityLimiter | undefined;
+/**
+ * What {@link WorkerPool.statistics} reports.
+ *
+ * @example
+ * ```ts
+ * import { openWorkerPool } from "@quartet/node";
+ *
+ * await using pool = openWorkerPool({ maxThreads: 2 });
+ * const { threads, tasksRunning, tasksCompleted } = pool.statistics();
+ * console.log(threads, tasksRunning, tasksCompleted); // 0 0 0
+ * ```
+ */
+export interface WorkerPoolStatistics {
+  /** Threads alive now (running a call or idle). */
+  readonly threads: number;
+  /** Threads alive and idle, waiting for a call. */
+  readonly idleThreads: number;
+  /** The most threads the pool runs at once. */
+  readonly maxThreads: number;
+  /** Calls handed to the pool and not finished: running on a thread, or queued for one. */
+  readonly tasksRunning: number;
+  /** Of those, calls queued for a thread (piscina's queue; calls waiting for a limiter token are not counted). */
+  readonly tasksQueued: number;
+  /** Calls waiting for a token of the pool's own limiter. */
+  readonly tasksWaiting: number;
+  /** Calls finished since the pool was opened, however they ended. */
+  readonly tasksCompleted: number;
+  /** Threads terminated because a cancelled call's cleanup outlasted its grace period. */
+  readonly threadsTerminated: number;
+  /** The share of the pool's capacity spent running calls since it was opened (piscina's `utilization`, 0 to 1). */
+  readonly utilization: number;
+}
+
+/**
+ * A pool of worker threads (on piscina) that runs `runInWorker` calls: threads
+ * are started as calls need them, up to `maxThreads`, and reused; a thread
+ * idle for `idleTimeout` ms exits. Idle threads do not keep the process alive.
+ *
+ * @example
+ * ```ts
+ * import { writeFile } from "node:fs/promises";
+ * import { openWorkerPool } from "@quartet/node";
+ *
+ * await writeFile("/tmp/square.mjs", "export default (n) => n * n;");
+ * await using pool = openWorkerPool({ maxThreads: 2 });
+ * console.log(await pool.run<number>("/tmp/square.mjs", 7)); // 49
+ * // leaving the block closes the pool: its threads exit
+ * ```
+ */
+export interface WorkerPool extends AsyncDisposable {
+  /** `runInWorker(module, input, { ...options, pool: this })`. */
+  run<T = unknown>(module: string | URL, input?: unknown, options?: Omit<RunInWorkerOptions, "pool">): Promise<T>;
+  /** The pool's threads and calls now, as a frozen record. */
+  statistics(): WorkerPoolStatistics;
+  /**
+   * Closes the pool: later calls throw `ClosedResourceError`, threads are
+   * terminated, and calls still running in it throw `ClosedResourceError`.
+   * Returns once every thread has exited. Closing twice does nothing more.
+   */
+  close(): Promise<void>;
+}
+
+// ------------------------------------------------------------------- the entry points
+
+/** The module each thread runs: `.ts` when this file is (Quartet's own tests, with tsx in the threads), else `.js`. */
+const ENTRY = fileURLToPath(new URL(`./internal/worker-entry${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+const DEFAULT_GRACE_PERIOD = 1000;
+const DEFAULT_IDLE_TIMEOUT = 5000;
+
+/**
+ * Opens a pool of worker threads for {@link runInWorker}. Each call of the
+ * pool runs in one of its threads; the pool's limiter bounds how many run at
+ * once. Close it (`await using`, or `close()`) when done: its threads exit.
+ *
+ * @example
+ * ```ts
+ * import { writeFile } from "node:fs/promises";
+ * import { all } from "@quartet/core";
+ * import { openWorkerPool, runInWorker } from "@quartet/node";
+ *
+ * await writeFile("/tmp/cube.mjs", "export default (n) => n ** 3;");
+ * await using pool = openWorkerPool({ maxThreads: 2 });
+ * const cubes = await all([1, 2, 3].map((n) => () => runInWorker<number>("/tmp/cube.mjs", n, { pool })));
+ * console.log(cubes, pool.statistics().tasksCompleted); // [1, 8, 27] 3
+ * ```
+ */
+export function openWorkerPool(options?: WorkerPoolOptions): WorkerPool {
+  requireOptionalObject(options, "openWorkerPool() options");
+  const maxThreads = options?.maxThreads ?? availableParallelism();
+  if (typeof maxThreads !== "number") throw new TypeError(`openWorkerPool() maxThreads must be a number; got ${describe(maxThreads)}`);
+  if (!Number.isSafeInteger(maxThreads) || maxThreads < 1) {
+    throw new RangeError(`openWorkerPool() maxThreads must be an integer of at least 1; got ${maxThreads}`);
+  }
+  requireOptionalDuration(options?.idleTimeout, "openWorkerPool() idleTimeout");
+  requireOptionalDuration(options?.gracePeriod, "openWorkerPool() gracePeriod");
+  return new Pool(maxThreads, options?.idleTimeout ?? DEFAULT_IDLE_TIMEOUT, options?.gracePeriod ?? DEFAULT_GRACE_PERIOD);
+}
+
+let sharedPool: Pool | undefined;
 
 /**
  * Runs the default export of `module` with `input` in a worker thread, and
@@ -60,15 +181,27 @@ let sharedLimiter: CapacityLimiter | undefined;
  * `module` is a URL (`new URL("./hash.js", import.meta.url)`) or an absolute
  * path to an ES module whose default export is a function of one argument.
  * `input` and the result are copied between threads (the structured clone
- * algorithm: plain data, typed arrays, `Map`, `Set`, `Date`, errors; not
- * functions or class instances). An error thrown in the worker is thrown here.
- * Workers start with this process's `execArgv`, so a module loader such as tsx
- * applies to them too.
+ * algorithm: plain data, typed arrays, `Map`, `Set`, `Date`; not functions or
+ * class instances); `transferList` moves buffers and ports instead. Message
+ * ports in `input` (or among its top-level properties) are closed when the
+ * function returns. Threads start with this process's `execArgv`, so a module
+ * loader such as tsx applies to them too.
  *
- * Cancellation terminates the worker at once, even in the middle of a
- * computation (unlike code in the main thread, which runs to its next
- * checkpoint), and waits until it has stopped. At most `limiter.totalTokens`
- * workers run at a time; further calls wait for a token (a checkpoint).
+ * The function runs inside a Quartet `run()` of its own in the worker thread,
+ * so it can use every Quartet primitive. An error it throws is thrown here
+ * with its class (if it is a built-in or a Quartet error; else an `Error` with
+ * its `name`), message, stack, fields such as `code`, and `cause`. A run that
+ * deadlocks there fails with a `DeadlockError` that shows its task tree.
+ *
+ * Cancellation is cooperative: cancelling the caller's scope cancels the
+ * worker's root scope with the same kind and reason, so its checkpoints throw
+ * `Cancelled`, its `finally` blocks and disposers run, and its thread goes back
+ * to the pool; then the caller's `Cancelled` is thrown here. A worker that does
+ * not finish within `gracePeriod` ms (a computation without checkpoints) is
+ * terminated, and the call waits until its thread has exited.
+ *
+ * At most `limiter.totalTokens` calls run at a time; further calls wait for a
+ * token (a checkpoint). One task may make several calls at once (`all`, `map`).
  *
  * @example
  * ```ts
@@ -82,69 +215,149 @@ let sharedLimiter: CapacityLimiter | undefined;
  * ```
  */
 export async function runInWorker<T = unknown>(module: string | URL, input?: unknown, options?: RunInWorkerOptions): Promise<T> {
-  const href = moduleHref(module);
   requireOptionalObject(options, "runInWorker() options");
-  const limiter = options?.limiter ?? (sharedLimiter ??= new CapacityLimiter(availableParallelism()));
-  if (!(limiter instanceof CapacityLimiter)) throw new TypeError(`runInWorker() limiter must be a CapacityLimiter; got ${describe(limiter)}`);
-  const transferList = options?.transferList;
-  if (transferList !== undefined && !Array.isArray(transferList)) {
-    throw new TypeError(`runInWorker() transferList must be an array if given; got ${describe(transferList)}`);
+  const pool = options?.pool;
+  if (pool === undefined) return (sharedPool ??= openWorkerPool() as Pool).call<T>("runInWorker()", module, input, options);
+  if (!(pool instanceof Pool)) throw new TypeError(`runInWorker() pool must be a WorkerPool from openWorkerPool(); got ${describe(pool)}`);
+  return pool.call<T>("runInWorker()", module, input, options);
+}
+
+// ------------------------------------------------------------------- the pool
+
+class Pool implements WorkerPool {
+  readonly #piscina: Piscina;
+  readonly #limiter: CapacityLimiter;
+  readonly #gracePeriod: number;
+  #running = 0;
+  #terminated = 0;
+  #closed = false;
+  #lastId = 0;
+  /** See worker-protocol.ts: where cancels go (made at the first), and the marks of cancelled calls. */
+  readonly #data: PoolData = { cancelChannel: `quartet-worker-pool-${randomUUID()}`, cancelMarks: new SharedArrayBuffer(4 * CANCEL_SLOTS) };
+  readonly #cancelMarks = new Int32Array(this.#data.cancelMarks);
+  #cancelChannel: BroadcastChannel | null = null;
+  /** The cancels of calls not yet finished, by id: sent again to every thread that starts, which may take their tasks. */
+  readonly #cancelsSent = new Map<number, CancelMessage>();
+
+  constructor(maxThreads: number, idleTimeout: number, gracePeriod: number) {
+    // The threads' event loops must run between calls: a port the call closed tells the other side only then
+    // (piscina's default, "sync", blocks the thread in Atomics.wait as soon as a task ends).
+    this.#piscina = new Piscina({ filename: ENTRY, minThreads: 0, maxThreads, idleTimeout, atomics: "async", workerData: this.#data });
+    this.#limiter = new CapacityLimiter(maxThreads, { name: "worker pool" });
+    this.#piscina.on("workerCreate", () => {
+      for (const message of this.#cancelsSent.values()) this.#cancelChannel?.postMessage(message);
+    });
+    this.#gracePeriod = gracePeriod;
   }
 
-  using _token = await limiter.acquire();
-  const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { module: href, input }, transferList: transferList as Transferable[] | undefined });
-  const run = new WorkerRun<T>(worker);
-  try {
-    await run.exited();
-  } catch (error) {
-    // Cancelled: stop the computation, and wait until the thread is gone before going on.
-    await new CancelScope({ shield: true }).run(async () => {
-      void worker.terminate();
-      await run.exited();
-    });
-    throw error;
+  run<T = unknown>(module: string | URL, input?: unknown, options?: Omit<RunInWorkerOptions, "pool">): Promise<T> {
+    return this.call<T>("WorkerPool.run()", module, input, options);
   }
-  return run.outcome(href);
+
+  /** One call: checks its arguments, then runs it in a task of its own (a limiter token belongs to a task; the caller may make several calls at once). */
+  async call<T>(what: string, module: unknown, input: unknown, options: RunInWorkerOptions | undefined): Promise<T> {
+    const href = moduleHref(module, what);
+    requireOptionalObject(options, `${what} options`);
+    const limiter = options?.limiter ?? this.#limiter;
+    if (!(limiter instanceof CapacityLimiter)) throw new TypeError(`${what} limiter must be a CapacityLimiter; got ${describe(limiter)}`);
+    const transferList = options?.transferList ?? [];
+    if (!Array.isArray(transferList)) throw new TypeError(`${what} transferList must be an array if given; got ${describe(transferList)}`);
+    requireOptionalDuration(options?.gracePeriod, `${what} gracePeriod`);
+    const gracePeriod = options?.gracePeriod ?? this.#gracePeriod;
+    this.#checkOpen(what);
+    let result: T;
+    await taskGroup(async (tg) => {
+      tg.spawn(async () => {
+        using _token = await limiter.acquire();
+        this.#checkOpen(what);
+        result = await this.#runCall<T>(href, input, transferList, gracePeriod);
+      }, { name: `${what} ${href}` });
+    });
+    return result!;
+  }
+
+  async #runCall<T>(href: string, input: unknown, transferList: readonly Transferable[], gracePeriod: number): Promise<T> {
+    this.#lastId = this.#lastId === 2 ** 31 - 1 ? 1 : this.#lastId + 1;
+    const call = new WorkerCall(href, this.#lastId, this.#sendCancel);
+    const terminate = new AbortController();
+    this.#running++;
+    try {
+      call.watch(this.#piscina.run({ id: call.id, module: href, input }, { signal: terminate.signal, transferList: transferList as never }));
+      try {
+        await call.finished();
+      } catch (cancelled) {
+        // Only a cancellation gets here: ask the worker to unwind, terminate it if it takes too long.
+        await new CancelScope({ shield: true }).run(async () => {
+          call.cancel(cancelled);
+          await moveOnAfter(gracePeriod, () => call.finished());
+          if (call.isFinished()) return;
+          // piscina removes the thread that runs the task when its signal aborts (at once): the one missing after is ours.
+          const before = this.#piscina.threads;
+          terminate.abort(cancelled);
+          this.#terminated++;
+          const after = new Set(this.#piscina.threads);
+          await call.finished();
+          for (const thread of before) if (!after.has(thread)) await WorkerCall.exited(thread);
+        });
+        call.throwFailureOfCleanup();
+        throw cancelled;
+      }
+    } finally {
+      this.#running--;
+      this.#cancelsSent.delete(call.id);
+    }
+    if (this.#closed) call.throwIfTerminated(() => new ClosedResourceError(`the worker pool was closed while ${href} ran in it`));
+    return call.result() as T;
+  }
+
+  readonly #sendCancel = (message: CancelMessage): void => {
+    if (this.#closed) return; // its threads are being terminated: nothing is left to cancel
+    Atomics.store(this.#cancelMarks, message.id % CANCEL_SLOTS, message.id);
+    this.#cancelsSent.set(message.id, message);
+    if (this.#cancelChannel === null) {
+      this.#cancelChannel = new BroadcastChannel(this.#data.cancelChannel);
+      this.#cancelChannel.unref();
+    }
+    this.#cancelChannel.postMessage(message);
+  };
+
+  statistics(): WorkerPoolStatistics {
+    const piscina = this.#piscina;
+    const tasksQueued = this.#closed ? 0 : piscina.queueSize;
+    return Object.freeze({
+      threads: piscina.threads.length,
+      idleThreads: this.#closed ? 0 : piscina.idleThreads,
+      maxThreads: piscina.maxThreads,
+      tasksRunning: this.#running,
+      tasksQueued,
+      tasksWaiting: this.#limiter.statistics().tasksWaiting,
+      tasksCompleted: piscina.completed,
+      threadsTerminated: this.#terminated,
+      utilization: piscina.utilization,
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#cancelChannel?.close();
+    await this.#piscina.destroy();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #checkOpen(what: string): void {
+    if (this.#closed) throw new ClosedResourceError(`${what} on a worker pool that was closed`);
+  }
 }
 
 /** The URL a worker imports the module from. */
-function moduleHref(module: unknown): string {
+function moduleHref(module: unknown, what: string): string {
   if (module instanceof URL) return module.href;
-  if (typeof module !== "string") throw new TypeError(`runInWorker() module must be a URL or a path; got ${describe(module)}`);
+  if (typeof module !== "string") throw new TypeError(`${what} module must be a URL or a path; got ${describe(module)}`);
   if (isAbsolute(module)) return pathToFileURL(module).href;
   if (/^(file|data):/.test(module)) return module;
-  throw new TypeError(`runInWorker() module must be an absolute path or a file: URL (try new URL(path, import.meta.url)); got ${describe(module)}`);
-}
-
-/** What a worker has done so far: its result or error, and whether its thread has exited. */
-class WorkerRun<T> {
-  #result: { value: T } | null = null;
-  #error: { error: unknown } | null = null;
-  #exitCode: number | null = null;
-  #wake: (() => void) | null = null;
-
-  constructor(worker: Worker) {
-    worker.on("message", (message: { result: T }) => (this.#result = { value: message.result }));
-    worker.on("error", (error: unknown) => (this.#error ??= { error }));
-    worker.on("exit", (code: number) => {
-      this.#exitCode = code;
-      this.#wake?.();
-    });
-  }
-
-  /** Waits (a checkpoint) until the worker's thread has exited. */
-  async exited(): Promise<void> {
-    while (this.#exitCode === null) {
-      const parked = parkCurrentTask<void>(() => (this.#wake = null));
-      this.#wake = () => parked.wake();
-      await parked.promise;
-    }
-  }
-
-  /** The result, or the error that ended the worker. */
-  outcome(href: string): T {
-    if (this.#error !== null) throw this.#error.error;
-    if (this.#result === null) throw new Error(`the worker running ${href} exited with code ${this.#exitCode} before returning a result`);
-    return this.#result.value;
-  }
+  throw new TypeError(`${what} module must be an absolute path or a file: URL (try new URL(path, import.meta.url)); got ${describe(module)}`);
 }
