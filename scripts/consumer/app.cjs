@@ -5,12 +5,14 @@ const { Cancelled, TimeoutError, failAfter, sleep, taskGroup } = require("@quart
 const { currentTaskName } = require("@quartet/core/lowlevel");
 const { MockClock } = require("@quartet/testing");
 const { serveHttp } = require("@quartet/node");
+const { traceToOpenTelemetry } = require("@quartet/opentelemetry");
 
 async function main() {
   // One runtime for import and require: the same classes, the same current task.
   const esm = await import("@quartet/core");
   if (esm.Cancelled !== Cancelled || esm.taskGroup !== taskGroup) throw new Error("require() and import gave two copies of @quartet/core");
-  if (typeof MockClock !== "function" || typeof serveHttp !== "function") throw new Error("missing exports");
+  if (typeof MockClock !== "function" || typeof serveHttp !== "function" || typeof traceToOpenTelemetry !== "function") throw new Error("missing exports");
+  traceToOpenTelemetry()(); // on (with the global, no-op tracer provider), then off
 
   const names = [];
   await taskGroup(async (tg) => {

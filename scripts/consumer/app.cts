@@ -3,10 +3,12 @@ import { taskGroup, type TaskGroup } from "@quartet/core";
 import { currentTaskName } from "@quartet/core/lowlevel";
 import { MockClock } from "@quartet/testing";
 import { runMain } from "@quartet/node";
+import { traceToOpenTelemetry } from "@quartet/opentelemetry";
 
 export async function main(): Promise<string | undefined> {
   void MockClock;
   void runMain;
+  traceToOpenTelemetry()();
   return taskGroup(async (tg: TaskGroup) => {
     tg.spawn(async () => {});
     return currentTaskName();

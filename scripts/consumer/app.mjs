@@ -18,6 +18,8 @@ import {
 import { currentStatistics } from "@quartet/core/lowlevel";
 import { fromReadable, serveHttp } from "@quartet/node";
 import { MockClock, waitAllTasksBlocked } from "@quartet/testing";
+import { INVALID_SPAN_CONTEXT, trace } from "@opentelemetry/api";
+import { traceToOpenTelemetry } from "@quartet/opentelemetry";
 
 const done = [];
 
@@ -88,6 +90,19 @@ await taskGroup(async (tg) => {
 const chunks = [];
 for await (const chunk of fromReadable(Readable.from(["a", "b"], { objectMode: true }))) chunks.push(chunk);
 done.push(`stream ${chunks.join("")}`);
+
+// Spans (@quartet/opentelemetry, with the program's @opentelemetry/api): a tracer that notes the names it is asked for.
+const spanNames = [];
+const tracer = {
+  startSpan: (name) => (spanNames.push(name), trace.wrapSpanContext(INVALID_SPAN_CONTEXT)),
+  startActiveSpan: () => {
+    throw new Error("not used");
+  },
+};
+const stopTracing = traceToOpenTelemetry({ tracer });
+await taskGroup(async (tg) => tg.spawn(() => sleep(1), { name: "traced" }), { name: "group" });
+stopTracing();
+done.push(`spans ${spanNames.join(", ")}`);
 
 if (currentStatistics().tasksLiving !== 0) throw new Error("a task was left behind");
 console.log(done.join("; "));

@@ -20,6 +20,8 @@ import {
 import { currentStatistics, type RunStatistics } from "@quartet/core/lowlevel";
 import { serveHttp } from "@quartet/node";
 import { MockClock, Sequencer } from "@quartet/testing";
+import { trace } from "@opentelemetry/api";
+import { traceToOpenTelemetry, type OpenTelemetryTracingOptions } from "@quartet/opentelemetry";
 
 async function service(status: TaskStatus<AddressInfo>): Promise<void> {
   await serveHttp((_request, response) => void response.end("hi"), { port: 0 }, status);
@@ -52,6 +54,9 @@ export async function main(): Promise<number> {
   await sending;
   await new RateLimiter(10).acquire();
   const batch: number[] = await subscription.receiveMany(2);
+  const tracing: OpenTelemetryTracingOptions = { tracer: trace.getTracer("app"), spans: { scopes: false } };
+  const stopTracing: () => void = traceToOpenTelemetry(tracing);
+  stopTracing();
   const stats: RunStatistics = currentStatistics();
   return (port ?? 0) + stats.tasksLiving + batch.length + sending.delivered;
 }

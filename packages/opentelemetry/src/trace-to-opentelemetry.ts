@@ -183,17 +183,17 @@ class Tracks {
     const here = context.active();
     const home = task.group === undefined ? undefined : this.#scopes.get(task.group)?.context;
     let parent = here;
-    const links: Link[] = [];
+    let links: Link[] | undefined;
     if (home !== undefined) {
       const group = trace.getSpanContext(home);
       const current = trace.getSpanContext(here);
       if (here.getValue(TREE) === undefined && current !== undefined && trace.isSpanContextValid(current)) {
         // Spawned from outside the task tree, in a span (a request's): the task continues that span's trace.
-        if (group !== undefined) links.push({ context: group, attributes: { "quartet.link": "task group" } });
+        if (group !== undefined) links = [{ context: group, attributes: { "quartet.link": "task group" } }];
       } else {
         parent = home;
         if (task.via === "start" && current !== undefined && current.spanId !== group?.spanId) {
-          links.push({ context: current, attributes: { "quartet.link": "start() caller" } });
+          links = [{ context: current, attributes: { "quartet.link": "start() caller" } }];
         }
       }
     }
