@@ -5,4 +5,5 @@
  *
  * @module @quartet/opentelemetry
  */
-export { traceToOpenTelemetry, type OpenTelemetryTracingOptions } from "./trace-to-opentelemetry.js";
+export type { OpenTelemetryTracingOptions } from "./options.js";
+export { traceToOpenTelemetry } from "./trace-to-opentelemetry.js";

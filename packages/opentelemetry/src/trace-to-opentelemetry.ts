@@ -29,40 +29,10 @@
  * @module
  */
 
-import { context, createContextKey, SpanStatusCode, trace, type Attributes, type Context, type Exception, type Link, type Span, type Tracer, type TracerProvider } from "@opentelemetry/api";
+import { context, createContextKey, SpanStatusCode, trace, type Attributes, type Context, type Exception, type Link, type Span, type Tracer } from "@opentelemetry/api";
 import { isCancelled } from "@quartet/core";
 import { addInstrument, type ScopeInfo, type TaskInfo } from "@quartet/core/lowlevel";
-
-/**
- * Options of {@link traceToOpenTelemetry}: where spans go, and which to make.
- *
- * @example
- * ```ts
- * import { trace } from "@opentelemetry/api";
- * import { traceToOpenTelemetry, type OpenTelemetryTracingOptions } from "@quartet/opentelemetry";
- *
- * const options: OpenTelemetryTracingOptions = {
- *   tracer: trace.getTracer("my-service"),
- *   spans: { scopes: false }, // tasks and task groups only
- * };
- * const stop = traceToOpenTelemetry(options);
- * stop();
- * ```
- */
-export interface OpenTelemetryTracingOptions {
-  /** The tracer that makes the spans. Default: `tracerProvider.getTracer("@quartet/opentelemetry")`. */
-  tracer?: Tracer;
-  /** Where to get the tracer if `tracer` is not given. Default: the global tracer provider (`trace.getTracerProvider()`). */
-  tracerProvider?: TracerProvider;
-  /**
-   * Which spans to make; each is `true` by default. `scopes` is for cancel
-   * scopes with a name (`new CancelScope({ name })`, a request's scope in
-   * `serveHttp`); unnamed scopes never get a span of their own. Without its
-   * span, a task or a group still passes the right context on: its code runs
-   * in the context it would have been a child of.
-   */
-  spans?: { tasks?: boolean; groups?: boolean; scopes?: boolean };
-}
+import { checkOptions, type OpenTelemetryTracingOptions, type SpanKinds } from "./options.js";
 
 /** A task or a scope as the tracing knows it: its span, if it got one, and the context its code runs in. */
 interface Place {
@@ -167,12 +137,12 @@ export function traceToOpenTelemetry(options?: OpenTelemetryTracingOptions): () 
 /** The spans and contexts of the living tasks and spanned scopes. */
 class Tracks {
   readonly #tracer: Tracer;
-  readonly #spans: Required<NonNullable<OpenTelemetryTracingOptions["spans"]>>;
+  readonly #spans: SpanKinds;
   readonly #tasks = new Map<number, Place>();
   /** Spanned scopes and groups, and every group (a group without a span still gives its tasks their context). */
   readonly #scopes = new Map<number, Place>();
 
-  constructor(tracer: Tracer, spans: Required<NonNullable<OpenTelemetryTracingOptions["spans"]>>) {
+  constructor(tracer: Tracer, spans: SpanKinds) {
     this.#tracer = tracer;
     this.#spans = spans;
   }
@@ -243,7 +213,8 @@ class Tracks {
 
   cancelled(scope: ScopeInfo): void {
     // An unnamed scope's cancellation goes on the nearest span of the task that entered it.
-    const span = this.#scopes.get(scope.id)?.span ?? trace.getSpan(this.#tasks.get(scope.task)?.context ?? context.active());
+    const task = this.#tasks.get(scope.task);
+    const span = this.#scopes.get(scope.id)?.span ?? (task === undefined ? undefined : trace.getSpan(task.context));
     if (span === undefined) return;
     const origin = scope.origin!;
     const attributes: Attributes = { "quartet.cancel.kind": origin.kind };
@@ -302,36 +273,4 @@ function textOf(value: unknown): string {
   } catch {
     return "(a value that cannot be shown as text)";
   }
-}
-
-function checkOptions(options: OpenTelemetryTracingOptions | undefined): {
-  tracer: Tracer;
-  spans: Required<NonNullable<OpenTelemetryTracingOptions["spans"]>>;
-} {
-  if (options !== undefined && (options === null || typeof options !== "object")) {
-    throw new TypeError(`traceToOpenTelemetry() options must be an object if given; got ${options === null ? "null" : typeof options}`);
-  }
-  const { tracer, tracerProvider, spans } = options ?? {};
-  if (tracer !== undefined && tracerProvider !== undefined) {
-    throw new TypeError("traceToOpenTelemetry() takes a tracer or a tracerProvider, not both");
-  }
-  if (tracer !== undefined && (tracer === null || typeof tracer !== "object" || typeof tracer.startSpan !== "function")) {
-    throw new TypeError("traceToOpenTelemetry() tracer must be an OpenTelemetry Tracer (an object with startSpan())");
-  }
-  if (tracerProvider !== undefined && (tracerProvider === null || typeof tracerProvider !== "object" || typeof tracerProvider.getTracer !== "function")) {
-    throw new TypeError("traceToOpenTelemetry() tracerProvider must be an OpenTelemetry TracerProvider (an object with getTracer())");
-  }
-  if (spans !== undefined && (spans === null || typeof spans !== "object")) {
-    throw new TypeError(`traceToOpenTelemetry() spans must be an object if given; got ${spans === null ? "null" : typeof spans}`);
-  }
-  for (const key of ["tasks", "groups", "scopes"] as const) {
-    const value = spans?.[key];
-    if (value !== undefined && typeof value !== "boolean") {
-      throw new TypeError(`traceToOpenTelemetry() spans.${key} must be a boolean if given; got ${typeof value}`);
-    }
-  }
-  return {
-    tracer: tracer ?? (tracerProvider ?? trace.getTracerProvider()).getTracer("@quartet/opentelemetry"),
-    spans: { tasks: spans?.tasks ?? true, groups: spans?.groups ?? true, scopes: spans?.scopes ?? true },
-  };
 }

@@ -8,7 +8,7 @@ import { HttpInstrumentation } from "@opentelemetry/instrumentation-http";
 import { UndiciInstrumentation } from "@opentelemetry/instrumentation-undici";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { run, taskGroup } from "@quartet/core";
-import { serveHttp } from "@quartet/node";
+import { serveHttp, type HttpHandler } from "@quartet/node";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { memoryProvider, spanTree, useContextManager, type SpanNode } from "./spans.js";
 import { traceToOpenTelemetry } from "../src/index.js";
@@ -53,27 +53,24 @@ function parentOf(child: ReadableSpan): string | undefined {
   return child.parentSpanContext?.spanId;
 }
 
-it("spans made in a task by other instrumentation (fetch through undici's, a manual startActiveSpan) are children of the task's span", async () => {
+/**
+ * With tracing on, runs a server for `handler` (in a task "server") and `client(port)` (in a task "client") in a
+ * group "app", and stops the server when the client is done. Responses close their connection: no keep-alive
+ * socket is left behind.
+ */
+async function serveAndCall(handler: HttpHandler, client: (port: number) => Promise<void>): Promise<void> {
   exporter.reset();
   const stop = traceToOpenTelemetry({ tracerProvider: provider });
   try {
     await run(async function main() {
       await taskGroup(async (tg) => {
-        const { port } = await tg.start<AddressInfo>((status) =>
-          serveHttp((_request, response) => {
-            response.setHeader("connection", "close"); // no keep-alive socket left behind
-            response.end("pong");
-          }, { port: 0, host: "127.0.0.1" }, status),
-          { name: "server" },
-        );
+        const closing: HttpHandler = (request, response, context) => {
+          response.setHeader("connection", "close");
+          return handler(request, response, context);
+        };
+        const { port } = await tg.start<AddressInfo>((status) => serveHttp(closing, { port: 0, host: "127.0.0.1" }, status), { name: "server" });
         tg.spawn(async () => {
-          await tracer.startActiveSpan("prepare", async (prepare) => {
-            const response = await fetch(`http://127.0.0.1:${port}/ping`);
-            expect(await response.text()).toBe("pong");
-            prepare.end();
-          });
-          const response = await fetch(`http://127.0.0.1:${port}/ping`);
-          expect(await response.text()).toBe("pong");
+          await client(port);
           tg.cancelScope.cancel();
         }, { name: "client" });
       }, { name: "app" });
@@ -81,6 +78,25 @@ it("spans made in a task by other instrumentation (fetch through undici's, a man
   } finally {
     stop();
   }
+}
+
+/** GETs `path` from the server at `port`; returns the body. */
+async function get(port: number, path: string): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`);
+  return response.text();
+}
+
+it("spans made in a task by other instrumentation (fetch through undici's, a manual startActiveSpan) are children of the task's span", async () => {
+  await serveAndCall(
+    (_request, response) => void response.end("pong"),
+    async (port) => {
+      await tracer.startActiveSpan("prepare", async (prepare) => {
+        expect(await get(port, "/ping")).toBe("pong");
+        prepare.end();
+      });
+      expect(await get(port, "/ping")).toBe("pong");
+    },
+  );
   const client = span('task "client"');
   const prepare = span("prepare");
   expect(parentOf(prepare)).toBe(client.spanContext().spanId);
@@ -89,34 +105,21 @@ it("spans made in a task by other instrumentation (fetch through undici's, a man
 });
 
 it("a request through serveHttp continues the trace of its incoming request span; the handler's spans nest under the request's task and scope", async () => {
-  exporter.reset();
-  const stop = traceToOpenTelemetry({ tracerProvider: provider });
-  try {
-    await run(async function main() {
-      await taskGroup(async (tg) => {
-        const { port } = await tg.start<AddressInfo>((status) =>
-          serveHttp(async (request, response) => {
-            response.setHeader("connection", "close");
-            if (request.url === "/data") return void response.end("data");
-            await tracer.startActiveSpan("render", async (render) => {
-              const data = await fetch(`http://127.0.0.1:${port}/data`); // a call to another service, from the handler
-              await data.text();
-              render.end();
-            });
-            response.end("page");
-          }, { port: 0, host: "127.0.0.1" }, status),
-          { name: "server" },
-        );
-        tg.spawn(async () => {
-          const response = await fetch(`http://127.0.0.1:${port}/page`);
-          expect(await response.text()).toBe("page");
-          tg.cancelScope.cancel();
-        }, { name: "client" });
-      }, { name: "app" });
-    });
-  } finally {
-    stop();
-  }
+  let port = 0;
+  await serveAndCall(
+    async (request, response) => {
+      if (request.url === "/data") return void response.end("data");
+      await tracer.startActiveSpan("render", async (render) => {
+        await get(port, "/data"); // a call to another service, from the handler
+        render.end();
+      });
+      response.end("page");
+    },
+    async (serving) => {
+      port = serving;
+      expect(await get(port, "/page")).toBe("page");
+    },
+  );
   const spans = exporter.getFinishedSpans();
   // From the client's fetch across the socket (the traceparent header) to the server's span for the request, its
   // task and scope, and the handler's spans, down to the second request the handler makes.
