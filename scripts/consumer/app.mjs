@@ -102,6 +102,7 @@ const tracer = {
 const stopTracing = traceToOpenTelemetry({ tracer });
 await taskGroup(async (tg) => tg.spawn(() => sleep(1), { name: "traced" }), { name: "group" });
 stopTracing();
+if (spanNames.join(", ") !== 'task group "group", task "traced"') throw new Error(`traceToOpenTelemetry() asked for the spans ${spanNames.join(", ")}`);
 done.push(`spans ${spanNames.join(", ")}`);
 
 if (currentStatistics().tasksLiving !== 0) throw new Error("a task was left behind");
