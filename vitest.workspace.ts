@@ -12,6 +12,12 @@ const shared = {
   ssr: { resolve: { conditions: ["quartet-source", "module", "node", "development|production"] } },
 };
 
+/** Resolution as Node itself does it, plus the sources of the workspace packages. */
+const forNode = {
+  resolve: { conditions: ["quartet-source", "node", "development|production"] },
+  ssr: { resolve: { conditions: ["quartet-source", "node", "development|production"] } },
+};
+
 export default [
   defineProject({ ...shared, test: {
       name: "core",
@@ -36,6 +42,8 @@ export default [
   defineProject({ ...shared, test: { name: "express", root: "packages/express", include: ["test/**/*.test.ts"], setupFiles } }),
   defineProject({ ...shared, test: { name: "fastify", root: "packages/fastify", include: ["test/**/*.test.ts"], setupFiles } }),
   defineProject({ ...shared, test: { name: "hono", root: "packages/hono", include: ["test/**/*.test.ts"], setupFiles } }),
+  // Without the "module" condition, which picks the OpenTelemetry packages' bundler builds (extensionless imports Node cannot load).
+  defineProject({ ...forNode, test: { name: "opentelemetry", root: "packages/opentelemetry", include: ["test/**/*.test.ts"], setupFiles } }),
   defineProject({ ...shared, test: { name: "examples", root: "examples", include: ["test/**/*.test.ts"], setupFiles } }),
   // Every export of every public package has a doc comment, an example and an entry in docs/reference.
   defineProject({ test: { name: "docs", root: "tools/docs", include: ["test/**/*.test.ts"] } }),

@@ -80,7 +80,8 @@ try {
   mkdirSync(project);
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "quartet-consumer", private: true, type: "module" }, null, 2));
   for (const name of readdirSync(fixture)) copyFileSync(join(fixture, name), join(project, name));
-  const install = exec("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...files, "@types/node@^20.19.0", "effection@^4", ...FRAMEWORKS], project);
+  // @opentelemetry/api: the peer dependency of @quartet/opentelemetry, which a program that traces has.
+  const install = exec("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...files, "@types/node@^20.19.0", "effection@^4", "@opentelemetry/api@^1.9.0", ...FRAMEWORKS], project);
   check("npm install of the tarballs", install.status === 0, install.output);
   if (install.status !== 0) throw new Error("cannot go on without an install");
   for (const { manifest } of packages) {

@@ -8,12 +8,14 @@ const { serveHttp } = require("@quartet/node");
 const { fromOperation, toOperation } = require("@quartet/effection");
 // effection's own CommonJS build: a second copy of effection next to the ES module one the bridge imports.
 const effection = require("effection");
+const { traceToOpenTelemetry } = require("@quartet/opentelemetry");
 
 async function main() {
   // One runtime for import and require: the same classes, the same current task.
   const esm = await import("@quartet/core");
   if (esm.Cancelled !== Cancelled || esm.taskGroup !== taskGroup) throw new Error("require() and import gave two copies of @quartet/core");
-  if (typeof MockClock !== "function" || typeof serveHttp !== "function") throw new Error("missing exports");
+  if (typeof MockClock !== "function" || typeof serveHttp !== "function" || typeof traceToOpenTelemetry !== "function") throw new Error("missing exports");
+  traceToOpenTelemetry()(); // on (with the global, no-op tracer provider), then off
 
   const names = [];
   await taskGroup(async (tg) => {

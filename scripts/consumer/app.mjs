@@ -23,6 +23,8 @@ import { fromOperation, fromStream, toOperation } from "@quartet/effection";
 import { fromReadable, openWorkerPool, runInWorker, serveHttp } from "@quartet/node";
 import { MockClock, waitAllTasksBlocked } from "@quartet/testing";
 import { sleep as effectionSleep, suspend } from "effection";
+import { INVALID_SPAN_CONTEXT, trace } from "@opentelemetry/api";
+import { traceToOpenTelemetry } from "@quartet/opentelemetry";
 
 const done = [];
 
@@ -130,6 +132,19 @@ if (globalThis.Bun === undefined && globalThis.Deno === undefined) {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+// Spans (@quartet/opentelemetry, with the program's @opentelemetry/api): a tracer that notes the names it is asked for.
+const spanNames = [];
+const tracer = {
+  startSpan: (name) => (spanNames.push(name), trace.wrapSpanContext(INVALID_SPAN_CONTEXT)),
+  startActiveSpan: () => {
+    throw new Error("not used");
+  },
+};
+const stopTracing = traceToOpenTelemetry({ tracer });
+await taskGroup(async (tg) => tg.spawn(() => sleep(1), { name: "traced" }), { name: "group" });
+stopTracing();
+if (spanNames.join(", ") !== 'task group "group", task "traced"') throw new Error(`traceToOpenTelemetry() asked for the spans ${spanNames.join(", ")}`);
+done.push(`spans ${spanNames.join(", ")}`);
 
 if (currentStatistics().tasksLiving !== 0) throw new Error("a task was left behind");
 console.log(done.join("; "));

@@ -22,6 +22,8 @@ import { fromOperation, fromStream, toOperation, toStream, type FromOperationOpt
 import { serveHttp } from "@quartet/node";
 import { MockClock, Sequencer } from "@quartet/testing";
 import { createScope, each, type Operation } from "effection";
+import { trace } from "@opentelemetry/api";
+import { traceToOpenTelemetry, type OpenTelemetryTracingOptions } from "@quartet/opentelemetry";
 
 async function service(status: TaskStatus<AddressInfo>): Promise<void> {
   await serveHttp((_request, response) => void response.end("hi"), { port: 0 }, status);
@@ -66,6 +68,9 @@ export async function main(): Promise<number> {
   const viaEffection = await fromStream(toStream(rx));
   for await (const n of viaEffection) n.toFixed();
   void each;
+  const tracing: OpenTelemetryTracingOptions = { tracer: trace.getTracer("app"), spans: { scopes: false } };
+  const stopTracing: () => void = traceToOpenTelemetry(tracing);
+  stopTracing();
   const stats: RunStatistics = currentStatistics();
   return (port ?? 0) + stats.tasksLiving + batch.length + sending.delivered;
 }

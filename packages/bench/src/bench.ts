@@ -15,9 +15,11 @@
  *
  * The cost of Quartet's diagnostics: each mode is one more column, interleaved with the others.
  *
- *   pnpm bench --quartet-modes plain,debug,instrument
- *                              quartet also with debugging on (QUARTET_DEBUG=1) and with a no-op
- *                              instrument installed (every method), next to plain quartet
+ *   pnpm bench --quartet-modes plain,debug,instrument,opentelemetry
+ *                              quartet also with debugging on (QUARTET_DEBUG=1), with a no-op
+ *                              instrument installed (every method), and with traceToOpenTelemetry()
+ *                              on (a span per task, group and named scope, made by the real SDK and
+ *                              dropped at its end), next to plain quartet
  *   pnpm bench --baseline DIR  quartet also as of another checkout of the repository (its
  *                              packages/core/src, and packages/node/src if there is one), e.g.
  *                              `git archive <commit> packages/core packages/node | tar -x -C DIR`
@@ -40,11 +42,23 @@ import { PEERS, type PeerName, type Scenario } from "./scenario.js";
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = join(here, "../../..");
 /** How the quartet peer can run besides plainly: the cost of its diagnostics. */
-const MODES = ["plain", "debug", "instrument"] as const;
+const MODES = ["plain", "debug", "instrument", "opentelemetry"] as const;
 type Mode = (typeof MODES)[number];
 /** A column of the report: a peer (or a scenario's variant), run in a mode or from a baseline checkout. */
 type Column = string;
-const COLUMN_OF_MODE: Record<Mode, Column> = { plain: "quartet", debug: "quartet (debug)", instrument: "quartet (instrumented)" };
+const COLUMN_OF_MODE: Record<Mode, Column> = {
+  plain: "quartet",
+  debug: "quartet (debug)",
+  instrument: "quartet (instrumented)",
+  opentelemetry: "quartet (opentelemetry)",
+};
+/** The environment that sets each mode in the worker. */
+const ENV_OF_MODE: Record<Mode, Record<string, string>> = {
+  plain: {},
+  debug: { QUARTET_DEBUG: "1" },
+  instrument: { QUARTET_BENCH_INSTRUMENT: "1" },
+  opentelemetry: { QUARTET_BENCH_INSTRUMENT: "opentelemetry" },
+};
 
 const { values: args } = parseArgs({
   options: {
@@ -116,8 +130,7 @@ function runnersFor(available: string[]): Runner[] {
       continue;
     }
     for (const mode of modes) {
-      const env: Record<string, string> = mode === "debug" ? { QUARTET_DEBUG: "1" } : mode === "instrument" ? { QUARTET_BENCH_INSTRUMENT: "1" } : {};
-      runners.push({ column: COLUMN_OF_MODE[mode], peer, bundle: workerBundle, env });
+      runners.push({ column: COLUMN_OF_MODE[mode], peer, bundle: workerBundle, env: ENV_OF_MODE[mode] });
     }
     if (baselineBundle !== undefined) runners.push({ column: "quartet (baseline)", peer, bundle: baselineBundle, env: {} });
   }
@@ -279,7 +292,7 @@ function variantsTable({ scenario, meta, peers }: Result): string {
 
 /** Quartet in each mode next to plain quartet (and plain quartet next to the baseline), when measured. */
 function diagnosticsTable(results: Result[]): string | null {
-  const columns = (["quartet (debug)", "quartet (instrumented)", "quartet (baseline)"] as const).filter((column) =>
+  const columns = (["quartet (debug)", "quartet (instrumented)", "quartet (opentelemetry)", "quartet (baseline)"] as const).filter((column) =>
     results.some((result) => result.peers[column] !== undefined),
   );
   if (columns.length === 0) return null;

@@ -15,7 +15,11 @@
  * that a profile is written.
  *
  * With QUARTET_BENCH_INSTRUMENT=1 a Quartet instrument that does nothing, with
- * every method, is installed first (the cost of an installed instrument);
+ * every method, is installed first (the cost of an installed instrument); with
+ * QUARTET_BENCH_INSTRUMENT=opentelemetry, `traceToOpenTelemetry()` of
+ * @quartet/opentelemetry, on the real SDK with the AsyncLocalStorage context
+ * manager, every span recorded and dropped when it ends (the cost of tracing
+ * without the cost of an exporter);
  * QUARTET_DEBUG=1 turns Quartet's debugging on as for any program.
  */
 import { spawn } from "node:child_process";
@@ -44,7 +48,12 @@ if (process.env.QUARTET_BENCH_INSTRUMENT === "1") {
     scopeEntered: nothing,
     scopeCancelled: nothing,
     scopeExited: nothing,
+    wrapTask: (_task: unknown, enter: () => void) => enter(),
+    wrapScope: (_scope: unknown, enter: () => void) => enter(),
   });
+} else if (process.env.QUARTET_BENCH_INSTRUMENT === "opentelemetry") {
+  const { traceOpenTelemetry } = await import("./opentelemetry.js");
+  traceOpenTelemetry();
 }
 
 const scenario: Scenario = (await import(`./scenarios/${scenarioName}/scenario.ts`)).default;

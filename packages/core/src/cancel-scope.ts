@@ -7,6 +7,7 @@
 import { CancelNode } from "./core/cancel-node.js";
 import { current, runInContext } from "./core/context.js";
 import { cancellationOf } from "./core/errors.js";
+import { instruments, scopeWrappers, wrapScopeBody, type Thrown } from "./core/instruments.js";
 import { requireBoolean, requireDeadline, requireFunction, requireOptionalName, requireOptionalObject } from "./core/validate.js";
 
 /**
@@ -109,13 +110,15 @@ export class CancelScope {
     if (node.entered) throw new Error("CancelScope.run() was called on a scope that has already been run; create a new CancelScope for each run");
     const outer = current();
     node.attach(outer.node, outer.task);
+    let thrown: Thrown | undefined;
     try {
-      return await runInContext(node, body, this);
+      return await (scopeWrappers === null ? runInContext(node, body, this) : wrapScopeBody(node, () => runInContext(node, body, this)));
     } catch (error) {
       if (this.#catches(error)) return undefined;
+      if (instruments !== null) thrown = { error }; // for scopeExited
       throw error;
     } finally {
-      node.detach();
+      node.detach(thrown);
     }
   }
 

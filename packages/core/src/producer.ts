@@ -12,6 +12,7 @@ import { current, runInContext } from "./core/context.js";
 import { nodeOf } from "./cancel-scope.js";
 import type { CancelNode } from "./core/cancel-node.js";
 import { BrokenResourceError, ClosedResourceError, cancellationOf } from "./core/errors.js";
+import { instruments, taskWrappers, wrapTaskBody } from "./core/instruments.js";
 import { Task } from "./core/task.js";
 import { describe, requireFunction, requireOptionalName, requireOptionalObject } from "./core/validate.js";
 import { taskGroup, type TaskGroup, type TaskStatus } from "./task-group.js";
@@ -175,21 +176,23 @@ export async function produce<T>(fn: (ctx: ProducerContext<T>) => Promise<void>,
   let setupDone: () => void = () => {};
   const setup = new Promise<void>((resolve) => (setupDone = resolve));
   runtime.taskStarted(host, caller.task);
-  const done = runInContext(host, () =>
-    taskGroup(
-      async (tg) => {
-        group = tg;
-        const context = new ProducerContextImpl<T>(valuesTx, buffer === 0);
-        await tg.start((status: TaskStatus) => runProducer(fn, context, status, valuesTx, link), { name });
-        setupDone();
-      },
-      { name: `produce(${name})` },
-    ),
-  );
+  const hostBody = (): Promise<void | undefined> =>
+    runInContext(host, () =>
+      taskGroup(
+        async (tg) => {
+          group = tg;
+          const context = new ProducerContextImpl<T>(valuesTx, buffer === 0);
+          await tg.start((status: TaskStatus) => runProducer(fn, context, status, valuesTx, link), { name });
+          setupDone();
+        },
+        { name: `produce(${name})` },
+      ),
+    );
+  const done = taskWrappers === null ? hostBody() : wrapTaskBody(host, hostBody);
   const ended = done.then(
     () => runtime.taskEnded(host),
     (error: unknown) => {
-      runtime.taskEnded(host);
+      runtime.taskEnded(host, instruments === null ? undefined : { error });
       throw error;
     },
   );

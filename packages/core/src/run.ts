@@ -9,7 +9,7 @@ import { currentRun, runInContext } from "./core/context.js";
 import { Runtime, systemClock, type Clock, type RunHooks } from "./core/runtime.js";
 import { Task, noteTaskOf } from "./core/task.js";
 import { DeadlockError } from "./core/errors.js";
-import { instrumentStarted, instruments } from "./core/instruments.js";
+import { instrumentStarted, instruments, taskWrappers, wrapTaskBody, type Thrown } from "./core/instruments.js";
 import { formatTree, taskTreeOf } from "./core/task-tree.js";
 import { traceFromEnvironment } from "./trace.js";
 import { describe, requireBoolean, requireFunction, requireOptionalObject } from "./core/validate.js";
@@ -102,11 +102,14 @@ export async function run<T>(main: () => Promise<T> | T, options?: RunOptions): 
   runtime.taskStarted(task);
   if (instruments !== null) instrumentStarted(task);
   const watch = new DeadlockWatch(root, runtime);
+  let thrown: Thrown | undefined;
   try {
     let result: T;
     try {
-      result = await watch.race(Promise.resolve(runInContext(task, main)));
+      const body = taskWrappers === null ? runInContext(task, main) : wrapTaskBody(task, () => runInContext(task, main));
+      result = await watch.race(Promise.resolve(body));
     } catch (error) {
+      if (instruments !== null) thrown = { error }; // for taskExited
       if (watch.error !== null) throw watch.error;
       noteTaskOf(error, task.name);
       await watch.race(runInContext(task, closeLeftovers, runtime)).catch(() => {}); // main's error is the one to report
@@ -119,7 +122,7 @@ export async function run<T>(main: () => Promise<T> | T, options?: RunOptions): 
     throw watch.error ?? error;
   } finally {
     watch.stop();
-    runtime.taskEnded(task);
+    runtime.taskEnded(task, thrown);
     runtime.close();
     clock.detach?.(hooks);
   }

@@ -9,7 +9,7 @@ import { CancelNode } from "./core/cancel-node.js";
 import { current, enterContext, runInContext } from "./core/context.js";
 import { Cancelled, TaskGroupError, cancellationOf } from "./core/errors.js";
 import { CallSite } from "./core/debug.js";
-import { instrumentStarted, instruments } from "./core/instruments.js";
+import { instrumentStarted, instruments, scopeWrappers, taskWrappers, wrapScopeBody, wrapTaskBody, type Thrown } from "./core/instruments.js";
 import { Task, noteTaskOf, taskName } from "./core/task.js";
 import { requireFunction, requireOptionalName, requireOptionalObject } from "./core/validate.js";
 
@@ -179,7 +179,7 @@ class TaskGroupImpl implements TaskGroup {
     let value: T | undefined;
     let returned = false;
     try {
-      value = await runInContext(node, body, this);
+      value = await (scopeWrappers === null ? runInContext(node, body, this) : wrapScopeBody(node, () => runInContext(node, body, this)));
       returned = true;
     } catch (error) {
       this.#record(error, outer.task.name);
@@ -194,6 +194,7 @@ class TaskGroupImpl implements TaskGroup {
     }
     // Closed already if it waited: #checkIdle closes the group when it stops waiting.
     this.#closed = true;
+    let thrown: Thrown | undefined;
     try {
       const errors = this.#errors;
       if (errors.length === 1) throw errors[0];
@@ -204,8 +205,11 @@ class TaskGroupImpl implements TaskGroup {
         throw cancelled;
       }
       return value;
+    } catch (error) {
+      if (instruments !== null) thrown = { error }; // for scopeExited
+      throw error;
     } finally {
-      node.detach();
+      node.detach(thrown);
     }
   }
 
@@ -220,7 +224,8 @@ class TaskGroupImpl implements TaskGroup {
     const child = new Child(this.#node, taskName(fn, options?.name), fn);
     this.#link(child);
     // The spawning task is looked up only for instruments: finding the current context costs a little.
-    this.#node.runtime!.taskStarted(child, instruments === null ? undefined : current().task);
+    if (instruments === null) this.#node.runtime!.taskStarted(child);
+    else this.#node.runtime!.taskStarted(child, current().task, this.#node, "spawn");
     // Children start together, from one microtask after the spawn() calls: never inside spawn().
     this.#pending.push(child);
     if (this.#pending.length === 1) queueMicrotask(this.#startPending);
@@ -255,7 +260,7 @@ class TaskGroupImpl implements TaskGroup {
     node.attach(caller.node, task);
     this.#pendingStarts++;
     const runtime = node.runtime!;
-    runtime.taskStarted(task, caller.task);
+    runtime.taskStarted(task, caller.task, this.#node, "start");
     runInContext(task, runStarting, fn, status);
     // Waiting for started() (not a checkpoint: the task is cancelled with the caller).
     runtime.blockFor(caller.task, { operation: "wait for started()", object: "task", name: task.name });
@@ -355,7 +360,7 @@ class Child extends Task {
 
   end(failed: boolean, error: unknown): void {
     if (failed) noteTaskOf(error, this.name);
-    this.node.runtime!.taskEnded(this);
+    this.node.runtime!.taskEnded(this, failed && instruments !== null ? { error } : undefined);
     (this.node.owner as TaskGroupImpl).spawnedEnded(this, failed, error);
   }
 }
@@ -370,7 +375,7 @@ function runChild(child: Child): void {
   if (instruments !== null) instrumentStarted(child);
   let result: unknown;
   try {
-    result = child.fn();
+    result = taskWrappers === null ? child.fn() : wrapTaskBody(child, () => child.fn());
   } catch (error) {
     child.end(true, error);
     return;
@@ -404,13 +409,13 @@ async function runStarting<T>(fn: (status: TaskStatus<T>) => Promise<unknown>, s
   let failed = false;
   let error: unknown;
   try {
-    await fn(status);
+    await (taskWrappers === null ? fn(status) : wrapTaskBody(task, () => fn(status)));
   } catch (thrown) {
     failed = true;
     error = thrown;
     noteTaskOf(thrown, task.name);
   }
-  node.runtime!.taskEnded(task);
+  node.runtime!.taskEnded(task, failed && instruments !== null ? { error } : undefined);
   status.ended(failed, error);
 }
 

@@ -1,5 +1,6 @@
 // Seeing inside a run: why a cancellation happened (Cancelled.origin), the task
 // tree and its text, debugging mode's call sites, and instruments.
+import { AsyncLocalStorage } from "node:async_hooks";
 import { describe, expect, it } from "vitest";
 import {
   CancelScope,
@@ -453,5 +454,151 @@ describe("instruments", () => {
     expect(calls).toBe(1);
     expect(warnings).toEqual(["a Quartet instrument threw in taskBlocked and was removed: broken instrument"]);
     expect(() => addInstrument(null as never)).toThrow(TypeError);
+  }));
+  it("are told which group a task joins and how, what a task or scope threw, and a cancellation's reason", async () => {
+    const events: unknown[] = [];
+    const remove = addInstrument({
+      taskSpawned: (task) => void events.push(["spawned", task.name, task.group, task.via]),
+      taskExited: (task) => void events.push(["exited", task.name, "error" in task ? task.error : "returned"]),
+      scopeEntered: (scope) => void events.push(["entered", scope.name, scope.id]),
+      scopeCancelled: (scope) => void events.push(["cancelled", scope.name, scope.origin?.kind, "reason" in scope ? scope.reason : "no reason"]),
+      scopeExited: (scope) => void events.push(["exited", scope.name, "error" in scope ? scope.error : "returned"]),
+    });
+    const boom = new Error("boom");
+    try {
+      await run(async function main() {
+        await taskGroup(async (tg) => {
+          await tg.start(async (status: TaskStatus) => status.started(), { name: "service" });
+          tg.spawn(async () => {
+            throw undefined; // a task that throws undefined threw
+          }, { name: "thrower" });
+        }, { name: "g" }).catch(() => {});
+        await new CancelScope({ name: "s" }).run(async (scope) => {
+          scope.cancel("enough");
+          await checkpoint();
+        });
+        await new CancelScope({ name: "failing" }).run(() => {
+          throw boom;
+        });
+      }, { clock: new MockClock({ autojumpThreshold: 0 }) });
+    } catch (error) {
+      expect(error).toBe(boom);
+    } finally {
+      remove();
+    }
+    const group = (events.find((event) => (event as unknown[])[0] === "entered" && (event as unknown[])[1] === "g") as unknown[])[2];
+    expect(events).toEqual([
+      ["spawned", "main", undefined, undefined],
+      ["entered", "g", group],
+      ["spawned", "service", group, "start"],
+      ["exited", "service", "returned"],
+      ["spawned", "thrower", group, "spawn"],
+      ["exited", "thrower", undefined],
+      ["cancelled", "g", "failure", "no reason"], // the reason of a failure is its error: here undefined
+      ["exited", "g", undefined],
+      ["entered", "s", expect.any(Number)],
+      ["cancelled", "s", "cancel", "enough"],
+      ["exited", "s", "returned"],
+      ["entered", "failing", expect.any(Number)],
+      ["exited", "failing", boom],
+      ["exited", "main", boom],
+    ]);
+  });
+
+  it("run every task's function inside wrapTask, and every scope's and group's body inside wrapScope, so a context of their own follows the task tree", async () => {
+    const where = new AsyncLocalStorage<string>();
+    const seen: string[] = [];
+    const note = (what: string): void => void seen.push(`${what} in ${where.getStore() ?? "nothing"}`);
+    const remove = addInstrument({
+      wrapTask: (task, enter) => where.run(`task ${task.name}`, enter),
+      wrapScope: (scope, enter) => where.run(`${scope.type} ${scope.name}`, enter),
+    });
+    try {
+      await run(async function main() {
+        note("main");
+        await taskGroup(async (tg) => {
+          note("body");
+          tg.spawn(async () => {
+            await sleep(1);
+            note("a after a sleep");
+            await new CancelScope({ name: "inner" }).run(async () => {
+              await checkpoint();
+              note("a's scope");
+            });
+            note("a after its scope");
+          }, { name: "a" });
+          await tg.start(async (status: TaskStatus) => {
+            note("service");
+            status.started();
+            await sleep(2);
+            note("service after started()");
+          }, { name: "service" });
+          const numbers = await produce(async (ctx) => {
+            note("producer");
+            await ctx.send(1);
+          }, { name: "numbers" });
+          for await (const _ of numbers) note("consumer");
+        }, { name: "g" });
+        note("main after the group");
+      }, { clock: new MockClock({ autojumpThreshold: 0 }) });
+    } finally {
+      remove();
+    }
+    await taskGroup(async (tg) => tg.spawn(async () => note("after removal")));
+    expect(seen.sort()).toEqual([
+      "a after a sleep in task a",
+      "a after its scope in task a",
+      "a's scope in scope inner",
+      "after removal in nothing",
+      "body in group g",
+      "consumer in group g",
+      "main after the group in task main",
+      "main in task main",
+      "producer in task numbers",
+      "service after started() in task service",
+      "service in task service",
+    ]);
+  });
+
+  it("that wrap are removed, with a warning, when they throw or do not call enter(); the code runs once all the same", virtual(async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.message);
+    process.on("warning", onWarning);
+    const removers = [
+      addInstrument({ wrapTask: () => {} }),
+      addInstrument({
+        wrapTask: (_task, enter) => {
+          enter();
+          enter(); // a second call does nothing
+          throw new Error("after enter");
+        },
+      }),
+      addInstrument({
+        wrapScope: () => {
+          throw new Error("before enter");
+        },
+      }),
+    ];
+    let runs = 0;
+    let caught: unknown;
+    try {
+      await taskGroup(async (tg) => {
+        tg.spawn(async () => void runs++, { name: "once" });
+        tg.spawn(async () => {
+          throw new TypeError("the task's own failure");
+        });
+      }, { name: "g" }).catch((error: unknown) => (caught = error));
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      for (const remove of removers) remove();
+      process.off("warning", onWarning);
+    }
+    expect(runs).toBe(1);
+    expect(caught).toBeInstanceOf(TypeError); // the task's error is the group's, untouched by the instruments
+    expect(warnings.sort()).toEqual([
+      "a Quartet instrument returned without calling enter() in wrapTask and was removed",
+      "a Quartet instrument threw in wrapScope and was removed: before enter",
+      "a Quartet instrument threw in wrapTask and was removed: after enter",
+    ]);
   }));
 });

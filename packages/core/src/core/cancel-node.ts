@@ -30,7 +30,7 @@ import { Cancelled, TimeoutError } from "./errors.js";
 import type { Waiter } from "./park.js";
 import { debugByDefault, type Runtime } from "./runtime.js";
 import { callStack } from "./debug.js";
-import { instrumentScope, instrumentScopeCancelled, instruments } from "./instruments.js";
+import { instrumentScope, instrumentScopeCancelled, instruments, type Thrown } from "./instruments.js";
 
 const enum State {
   Fresh,
@@ -110,14 +110,14 @@ export class CancelNode implements DeadlineEntry, Context {
     this.#update();
     if (instruments !== null) {
       instrumentScope("scopeEntered", this);
-      if (this.cancelled !== null) instrumentScopeCancelled(this, this.cancelled.origin);
+      if (this.cancelled !== null) instrumentScopeCancelled(this, this.cancelled);
     }
   }
 
-  /** Leaves the tree (the scope has exited). */
-  detach(): void {
+  /** Leaves the tree (the scope has exited; by throwing `thrown.error`, if `thrown` is given). */
+  detach(thrown?: Thrown): void {
     if (this.#state !== State.Attached) return;
-    if (instruments !== null) instrumentScope("scopeExited", this);
+    if (instruments !== null) instrumentScope("scopeExited", this, thrown);
     this.#state = State.Detached;
     if (this.parent !== null) this.parent.#forget(this);
     this.parent = null;
@@ -180,7 +180,7 @@ export class CancelNode implements DeadlineEntry, Context {
       return;
     }
     if (this.#state !== State.Attached) return;
-    if (instruments !== null) instrumentScopeCancelled(this, cancelled.origin);
+    if (instruments !== null) instrumentScopeCancelled(this, cancelled);
     if (this.heapIndex >= 0) this.runtime!.removeDeadline(this);
     this.#update();
   }

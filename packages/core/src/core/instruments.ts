@@ -10,12 +10,14 @@
 
 import type { CancelNode } from "./cancel-node.js";
 import type { Task } from "./context.js";
-import type { CancelOrigin } from "./errors.js";
+import type { CancelOrigin, Cancelled } from "./errors.js";
 import type { WaitTarget } from "./park.js";
 
 /**
  * What instruments are told about a task. `id` is unique in the process;
- * `parent` is the id of the task whose code spawned or started it.
+ * `parent` is the id of the task whose code spawned or started it. `taskSpawned`
+ * also says which task group the task goes into (`group`, a {@link ScopeInfo} id)
+ * and how (`via`); `taskExited` says what the task threw, if it threw.
  *
  * @example
  * ```ts
@@ -29,6 +31,19 @@ export interface TaskInfo {
   readonly id: number;
   readonly name: string;
   readonly parent: number | undefined;
+  /**
+   * For `taskSpawned`: the id of the task group the task is spawned into, or
+   * that `start()` moves it into when it calls `started()`. Absent for a run's
+   * main task and a producer's host task, which belong to no group.
+   */
+  readonly group?: number;
+  /** For `taskSpawned`: how it joins `group`: `"spawn"`, or `"start"` (it belongs to its caller until `started()`). */
+  readonly via?: "spawn" | "start";
+  /**
+   * For `taskExited`: what the task threw (a `Cancelled` too), present only if
+   * it threw — test with `"error" in task`, since any value can be thrown.
+   */
+  readonly error?: unknown;
 }
 
 /**
@@ -75,12 +90,32 @@ export interface ScopeInfo {
   readonly task: number;
   /** For `scopeCancelled`: why. */
   readonly origin?: CancelOrigin;
+  /** For `scopeCancelled`: the `reason` of the `Cancelled` (what was given to `cancel(reason)`; a failure's error; a `TimeoutError` for a deadline), if there is one. */
+  readonly reason?: unknown;
+  /**
+   * For `scopeExited`: what came out of the scope's body or group (a `Cancelled`
+   * that the scope did not catch too), present only if it exited by throwing —
+   * test with `"error" in scope`.
+   */
+  readonly error?: unknown;
 }
 
 /**
  * An instrument: any of these methods, each called synchronously at the moment
  * it names. An instrument that throws is removed (with a process warning), so a
  * broken instrument cannot break the program it observes.
+ *
+ * `wrapTask` and `wrapScope` are for instruments that carry a context of their
+ * own along the task tree (an OpenTelemetry context, an `AsyncLocalStorage`
+ * store): they are called where a task's function, or the body of a cancel
+ * scope or task group, is about to be called, with `enter`, which calls it. The
+ * instrument calls `enter()` inside whatever it wants that code to run in —
+ * `context.with(ctx, enter)`, `storage.run(store, enter)` — and since the code
+ * and everything it starts (awaits, spawned tasks, callbacks) inherit the
+ * async context they were started in, all of it runs there. `enter` must be
+ * called once, synchronously; what the code returns or throws does not pass
+ * through the instrument. An instrument that throws, or returns without
+ * calling `enter`, is removed with a warning, and the code runs anyway.
  *
  * @example
  * ```ts
@@ -113,10 +148,20 @@ export interface Instrument {
   scopeCancelled?(scope: ScopeInfo): void;
   /** A cancel scope or task group was exited. */
   scopeExited?(scope: ScopeInfo): void;
+  /** A task's function is about to be called (after `taskStarted`): call `enter()` to call it. */
+  wrapTask?(task: TaskInfo, enter: () => void): void;
+  /** The body of a cancel scope or task group is about to be called (after `scopeEntered`): call `enter()` to call it. */
+  wrapScope?(scope: ScopeInfo, enter: () => void): void;
 }
 
 /** The installed instruments; `null` while there are none. */
 export let instruments: Instrument[] | null = null;
+
+/** The installed instruments that have `wrapTask`; `null` while there are none (so a task costs one read of it). */
+export let taskWrappers: Instrument[] | null = null;
+
+/** The installed instruments that have `wrapScope`; `null` while there are none. */
+export let scopeWrappers: Instrument[] | null = null;
 
 /**
  * Installs `instrument` for every run in the process (and code outside any
@@ -140,6 +185,7 @@ export function addInstrument(instrument: Instrument): () => void {
     throw new TypeError(`addInstrument() needs an object with instrument methods; got ${instrument === null ? "null" : typeof instrument}`);
   }
   instruments = [...(instruments ?? []), instrument];
+  listWrappers();
   let removed = false;
   return () => {
     if (removed) return;
@@ -152,6 +198,23 @@ function remove(instrument: Instrument): void {
   if (instruments === null) return;
   const rest = instruments.filter((each) => each !== instrument);
   instruments = rest.length === 0 ? null : rest;
+  listWrappers();
+}
+
+/** Updates the lists of wrapping instruments from `instruments`. */
+function listWrappers(): void {
+  const all = instruments ?? [];
+  const tasks = all.filter((instrument) => typeof instrument.wrapTask === "function");
+  const scopes = all.filter((instrument) => typeof instrument.wrapScope === "function");
+  taskWrappers = tasks.length === 0 ? null : tasks;
+  scopeWrappers = scopes.length === 0 ? null : scopes;
+}
+
+/** Removes `instrument`, which `did` something wrong in `method`, with a warning. */
+function discard(instrument: Instrument, method: keyof Instrument, did: string, detail?: string): void {
+  remove(instrument);
+  const message = `a Quartet instrument ${did} in ${method} and was removed${detail === undefined ? "" : `: ${detail}`}`;
+  process.emitWarning(message, "QuartetInstrumentWarning");
 }
 
 /** Calls `method` of every instrument with `info`; one that throws is removed. */
@@ -162,8 +225,7 @@ function notify<K extends keyof Instrument>(method: K, info: Parameters<NonNulla
     try {
       callback.call(instrument, info);
     } catch (error) {
-      remove(instrument);
-      process.emitWarning(`a Quartet instrument threw in ${method} and was removed: ${messageOf(error)}`, "QuartetInstrumentWarning");
+      discard(instrument, method, "threw", messageOf(error));
     }
   }
 }
@@ -195,16 +257,28 @@ function taskInfo(task: Task, parent?: Task): TaskInfo {
   return { id: idOf(task), name: task.name, parent: parent === undefined ? undefined : idOf(parent) };
 }
 
-export function instrumentSpawned(task: Task, parent: Task | undefined): void {
-  notify("taskSpawned", taskInfo(task, parent));
+/** `group` is the node of the task group the task joins (absent for a run's main and a producer's host), `via` how. */
+export function instrumentSpawned(task: Task, parent: Task | undefined, group?: CancelNode, via?: "spawn" | "start"): void {
+  const info: { id: number; name: string; parent: number | undefined; group?: number; via?: "spawn" | "start" } = taskInfo(task, parent);
+  if (group !== undefined) info.group = idOf(group);
+  if (via !== undefined) info.via = via;
+  notify("taskSpawned", info);
 }
 
 export function instrumentStarted(task: Task): void {
   notify("taskStarted", taskInfo(task));
 }
 
-export function instrumentExited(task: Task): void {
-  notify("taskExited", taskInfo(task));
+/** `thrown` holds what the task threw, if it threw. */
+export function instrumentExited(task: Task, thrown?: Thrown): void {
+  const info: { id: number; name: string; parent: number | undefined; error?: unknown } = taskInfo(task);
+  if (thrown !== undefined) info.error = thrown.error;
+  notify("taskExited", info);
+}
+
+/** What a task or a scope threw, when it ended by throwing (any value can be thrown, `undefined` too: hence the box). */
+export interface Thrown {
+  readonly error: unknown;
 }
 
 /** The operation a waiter (or a task blocked without one, with `what`) waits in. */
@@ -234,23 +308,77 @@ export function instrumentUnblocked(task: Task, wait: Wait): void {
   notify("taskUnblocked", blockInfo(task, wait.what, wait.until));
 }
 
-function scopeInfo(node: CancelNode, origin?: CancelOrigin): ScopeInfo {
-  const info: { id: number; name: string | undefined; type: "scope" | "group"; task: number; origin?: CancelOrigin } = {
-    id: idOf(node),
-    name: node.name,
-    type: node.kind === "group" ? "group" : "scope",
-    task: idOf(node.task),
+function scopeInfo(node: CancelNode): ScopeInfo {
+  return { id: idOf(node), name: node.name, type: node.kind === "group" ? "group" : "scope", task: idOf(node.task) };
+}
+
+export function instrumentScope(method: "scopeEntered" | "scopeExited", node: CancelNode, thrown?: Thrown): void {
+  if (node.kind !== "scope" && node.kind !== "group") return;
+  const info: { id: number; name: string | undefined; type: "scope" | "group"; task: number; error?: unknown } = scopeInfo(node);
+  if (thrown !== undefined) info.error = thrown.error;
+  notify(method, info);
+}
+
+export function instrumentScopeCancelled(node: CancelNode, cancelled: Cancelled): void {
+  if (node.kind !== "scope" && node.kind !== "group") return;
+  const info: { id: number; name: string | undefined; type: "scope" | "group"; task: number; origin: CancelOrigin; reason?: unknown } = {
+    ...scopeInfo(node),
+    origin: cancelled.origin,
   };
-  if (origin !== undefined) info.origin = origin;
-  return info;
+  if (cancelled.reason !== undefined) info.reason = cancelled.reason;
+  notify("scopeCancelled", info);
 }
 
-export function instrumentScope(method: "scopeEntered" | "scopeExited", node: CancelNode): void {
-  if (node.kind !== "scope" && node.kind !== "group") return;
-  notify(method, scopeInfo(node));
+// ------------------------------------------------------------------- wrapping (call only when the list is not `null`)
+
+/** Calls a task's function, `body`, inside the `wrapTask` of every instrument that has one; returns or throws what `body` does. */
+export function wrapTaskBody<R>(task: Task, body: () => R): R {
+  return wrapped(taskWrappers!, "wrapTask", taskInfo(task), body);
 }
 
-export function instrumentScopeCancelled(node: CancelNode, origin: CancelOrigin): void {
-  if (node.kind !== "scope" && node.kind !== "group") return;
-  notify("scopeCancelled", scopeInfo(node, origin));
+/** Calls the body of a scope or task group inside the `wrapScope` of every instrument that has one; returns or throws what `body` does. */
+export function wrapScopeBody<R>(node: CancelNode, body: () => R): R {
+  return wrapped(scopeWrappers!, "wrapScope", scopeInfo(node), body);
+}
+
+/**
+ * Calls `body()` inside `method` of each of `wrappers` in turn, the first one
+ * outermost, and returns what it returns or throws what it throws. The outcome
+ * of `body` never passes through an instrument: it is caught at the innermost
+ * point and handed back from here. So an instrument that throws threw by
+ * itself; it is removed, as is one that returns without having called `enter`,
+ * and `body` runs anyway — exactly once (a second or a late `enter()` does nothing).
+ */
+function wrapped<R>(wrappers: Instrument[], method: "wrapTask" | "wrapScope", info: TaskInfo | ScopeInfo, body: () => R): R {
+  let result: R | undefined;
+  let thrown: Thrown | undefined;
+  const enterFrom = (index: number): void => {
+    if (index === wrappers.length) {
+      try {
+        result = body();
+      } catch (error) {
+        thrown = { error };
+      }
+      return;
+    }
+    const instrument = wrappers[index]!;
+    let entered = false;
+    const enter = (): void => {
+      if (entered) return;
+      entered = true;
+      enterFrom(index + 1);
+    };
+    try {
+      (instrument[method] as (info: TaskInfo | ScopeInfo, enter: () => void) => void).call(instrument, info, enter);
+    } catch (error) {
+      discard(instrument, method, "threw", messageOf(error));
+    }
+    if (!entered) {
+      if (instruments?.includes(instrument)) discard(instrument, method, "returned without calling enter()");
+      enter();
+    }
+  };
+  enterFrom(0);
+  if (thrown !== undefined) throw thrown.error;
+  return result as R;
 }

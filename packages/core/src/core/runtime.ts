@@ -17,7 +17,7 @@
 
 import { DeadlineHeap, type DeadlineEntry } from "./deadline-heap.js";
 import { CallSite } from "./debug.js";
-import { instrumentBlocked, instrumentExited, instrumentSpawned, instrumentUnblocked, instruments } from "./instruments.js";
+import { instrumentBlocked, instrumentExited, instrumentSpawned, instrumentUnblocked, instruments, type Thrown } from "./instruments.js";
 import { blockRecords, type WaitTarget } from "./park.js";
 import type { Task } from "./task.js";
 import type { TaskTree } from "./task-tree.js";
@@ -316,18 +316,20 @@ export class Runtime {
   // --------------------------------------------------------- task accounting
 
   /** `task` was created (by `parent`'s code, if given). */
-  taskStarted(task: Task, parent?: Task): void {
+  /** `task` was created by the code of `parent`, to join the task group of `group` (by `via`), if any. */
+  taskStarted(task: Task, parent?: Task, group?: CancelNode, via?: "spawn" | "start"): void {
     if (!task.counted) return;
     this.tasksLiving++;
     this.#changed();
-    if (instruments !== null) instrumentSpawned(task, parent);
+    if (instruments !== null) instrumentSpawned(task, parent, group, via);
   }
 
-  taskEnded(task: Task): void {
+  /** `task` has finished: it threw `thrown.error` if `thrown` is given. */
+  taskEnded(task: Task, thrown?: Thrown): void {
     if (!task.counted) return;
     this.tasksLiving--;
     this.#changed();
-    if (instruments !== null) instrumentExited(task);
+    if (instruments !== null) instrumentExited(task, thrown);
   }
 
   /** `task` entered a blocking Quartet operation. */
