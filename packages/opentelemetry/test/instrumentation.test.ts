@@ -1,5 +1,6 @@
 // Spans of other instrumentation inside tasks: fetch() (undici's instrumentation), and a request through
-// serveHttp (http's instrumentation, on a real socket) whose handler's spans nest under the request.
+// serveHttp, and through a framework adapter (@quartet/hono), (http's instrumentation, on a real socket) whose
+// handler's spans nest under the request.
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { propagation, trace } from "@opentelemetry/api";
@@ -7,8 +8,10 @@ import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { HttpInstrumentation } from "@opentelemetry/instrumentation-http";
 import { UndiciInstrumentation } from "@opentelemetry/instrumentation-undici";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
-import { run, taskGroup } from "@quartet/core";
+import { run, taskGroup, type TaskStatus } from "@quartet/core";
+import { serveHono } from "@quartet/hono";
 import { serveHttp, type HttpHandler } from "@quartet/node";
+import { Hono } from "hono";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { memoryProvider, spanTree, useContextManager, type SpanNode } from "./spans.js";
 import { traceToOpenTelemetry } from "../src/index.js";
@@ -59,16 +62,21 @@ function parentOf(child: ReadableSpan): string | undefined {
  * socket is left behind.
  */
 async function serveAndCall(handler: HttpHandler, client: (port: number) => Promise<void>): Promise<void> {
+  const closing: HttpHandler = (request, response, context) => {
+    response.setHeader("connection", "close");
+    return handler(request, response, context);
+  };
+  await startAndCall((status) => serveHttp(closing, { port: 0, host: "127.0.0.1" }, status), client);
+}
+
+/** With tracing on, starts `server` (in a task "server") and runs `client(port)` (in a task "client") in a group "app"; then stops the server. */
+async function startAndCall(server: (status: TaskStatus<AddressInfo>) => Promise<never>, client: (port: number) => Promise<void>): Promise<void> {
   exporter.reset();
   const stop = traceToOpenTelemetry({ tracerProvider: provider });
   try {
     await run(async function main() {
       await taskGroup(async (tg) => {
-        const closing: HttpHandler = (request, response, context) => {
-          response.setHeader("connection", "close");
-          return handler(request, response, context);
-        };
-        const { port } = await tg.start<AddressInfo>((status) => serveHttp(closing, { port: 0, host: "127.0.0.1" }, status), { name: "server" });
+        const { port } = await tg.start<AddressInfo>(server, { name: "server" });
         tg.spawn(async () => {
           await client(port);
           tg.cancelScope.cancel();
@@ -165,4 +173,88 @@ it("a request through serveHttp continues the trace of its incoming request span
   expect(incoming.sort()).toEqual(["/data", "/page"]);
   expect(new Set(spans.map((each) => each.spanContext().traceId)).size).toBe(1);
   expect(trace.getActiveSpan()).toBeUndefined();
+});
+
+it("a request through a framework adapter (serveHono) nests the same way: request span, its task and scope, the handler's spans", async () => {
+  const app = new Hono();
+  let port = 0;
+  app.use(async (c, next) => {
+    c.header("connection", "close");
+    await next();
+  });
+  app.get("/data", (c) => c.text("data"));
+  app.get("/page", async (c) => {
+    const data = await tracer.startActiveSpan("render", async (render) => {
+      try {
+        return await get(port, "/data");
+      } finally {
+        render.end();
+      }
+    });
+    return c.text(`page with ${data}`);
+  });
+  await startAndCall(
+    (status) => serveHono(app, { port: 0, host: "127.0.0.1" }, status),
+    async (serving) => {
+      port = serving;
+      expect(await get(port, "/page")).toBe("page with data");
+    },
+  );
+  const spans = exporter.getFinishedSpans();
+  const main = spanTree(spans).find((root) => root.name === 'task "main"')!;
+  const client = main.children![0]!.children!.find((child) => child.name === 'task "client"')!;
+  const group = 'task group: task group "serveHono requests"';
+  expect(shape(client)).toEqual({
+    name: 'task "client"',
+    children: [
+      {
+        name: "GET", // fetch, by undici's instrumentation
+        children: [
+          {
+            name: "GET", // the request, by http's instrumentation
+            children: [
+              {
+                name: 'task "GET /page"',
+                links: [group],
+                children: [
+                  {
+                    name: 'cancel scope "GET /page"',
+                    children: [
+                      {
+                        // the adapter's group of the request's own tasks (the handler's, in Express and Fastify)
+                        name: 'task group "GET /page"',
+                        children: [
+                          {
+                            name: "render",
+                            children: [
+                              {
+                                name: "GET",
+                                children: [
+                                  {
+                                    name: "GET",
+                                    children: [
+                                      {
+                                        name: 'task "GET /data"',
+                                        links: [group],
+                                        children: [{ name: 'cancel scope "GET /data"', children: [{ name: 'task group "GET /data"' }] }],
+                                      },
+                                    ],
+                                  },
+                                ],
+                              },
+                            ],
+                          },
+                        ],
+                      },
+                    ],
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  });
+  expect(new Set(spans.map((each) => each.spanContext().traceId)).size).toBe(1);
 });
