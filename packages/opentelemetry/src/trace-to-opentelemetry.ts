@@ -176,16 +176,11 @@ class Tracks {
   }
 
   enterTask(task: TaskInfo, enter: () => void): void {
-    const place = this.#tasks.get(task.id);
-    if (place === undefined) enter();
-    else context.with(place.context, enter);
+    enterAt(this.#tasks.get(task.id), enter);
   }
 
   exited(task: TaskInfo): void {
-    const place = this.#tasks.get(task.id);
-    if (place === undefined) return;
-    this.#tasks.delete(task.id);
-    if (place.span !== undefined) end(place.span, "error" in task, task.error);
+    settle(this.#tasks, task);
   }
 
   // ------------------------------------------------------------------ scopes and groups
@@ -206,9 +201,7 @@ class Tracks {
   }
 
   enterScope(scope: ScopeInfo, enter: () => void): void {
-    const place = this.#scopes.get(scope.id);
-    if (place === undefined) enter();
-    else context.with(place.context, enter);
+    enterAt(this.#scopes.get(scope.id), enter);
   }
 
   cancelled(scope: ScopeInfo): void {
@@ -227,10 +220,7 @@ class Tracks {
   }
 
   left(scope: ScopeInfo): void {
-    const place = this.#scopes.get(scope.id);
-    if (place === undefined) return;
-    this.#scopes.delete(scope.id);
-    if (place.span !== undefined) end(place.span, "error" in scope, scope.error);
+    settle(this.#scopes, scope);
   }
 
   /** Tracing stops: ends the spans still open. */
@@ -243,6 +233,20 @@ class Tracks {
     this.#tasks.clear();
     this.#scopes.clear();
   }
+}
+
+/** Runs `enter` in `place`'s context, or as it is when nothing was kept for it. */
+function enterAt(place: Place | undefined, enter: () => void): void {
+  if (place === undefined) enter();
+  else context.with(place.context, enter);
+}
+
+/** Forgets the place kept in `places` for `info` (a task or a scope that has ended), and ends its span with `info`'s outcome. */
+function settle(places: Map<number, Place>, info: TaskInfo | ScopeInfo): void {
+  const place = places.get(info.id);
+  if (place === undefined) return;
+  places.delete(info.id);
+  if (place.span !== undefined) end(place.span, "error" in info, info.error);
 }
 
 /** Ends `span` with the outcome of what it stands for: it threw `error` if `threw`. */
