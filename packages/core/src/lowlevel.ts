@@ -11,7 +11,8 @@ import type { RunHooks } from "./core/runtime.js";
 
 import { taskPathOf } from "./core/task.js";
 import { formatTree, taskTreeOf, type TaskTree } from "./core/task-tree.js";
-import { cancelWithKind, CancelScope } from "./cancel-scope.js";
+import { cancelWithKind, CancelScope, nodeOf } from "./cancel-scope.js";
+import type { Cancelled } from "./core/errors.js";
 
 export { systemClock, type Clock, type ClockAlarm, type RunHooks } from "./core/runtime.js";
 export type { TaskTree, TaskTreeScope, TaskTreeTask, TaskTreeWait } from "./core/task-tree.js";
@@ -102,6 +103,37 @@ export function cancelWithOrigin(scope: CancelScope, kind: string, reason?: unkn
   if (!(scope instanceof CancelScope)) throw new TypeError("cancelWithOrigin() needs a CancelScope");
   if (typeof kind !== "string" || kind === "") throw new TypeError("cancelWithOrigin() kind must be a non-empty string");
   cancelWithKind(scope, kind, reason);
+}
+
+/**
+ * Calls `callback` once, with the `Cancelled`, at the moment `scope` is
+ * cancelled: by its own `cancel()` or deadline, or by a cancellation of a scope
+ * around it that reaches it (not through a shield) — the moment `scope.signal`
+ * aborts, with the same `Cancelled` as `signal.reason`, but without making an
+ * AbortSignal. If the scope is already cancelled, `callback` is called at once;
+ * once the scope has exited, it is no longer called. For integration code on a
+ * hot path that must act the moment a scope is cancelled (a server that
+ * answers a request then) and would otherwise pay for an AbortController and
+ * an 'abort' listener per scope. Callbacks run after the cancellation has
+ * reached every task it wakes, in the order they were added; they must not
+ * throw (an error one throws is reported as an uncaught exception, as an
+ * 'abort' listener's is).
+ *
+ * @example
+ * ```ts
+ * import { CancelScope, sleep } from "@quartet/core";
+ * import { onCancelled } from "@quartet/core/lowlevel";
+ *
+ * const request = new CancelScope({ name: "GET /report" });
+ * onCancelled(request, (cancelled) => console.log(`answer 503: ${cancelled.origin.kind}`));
+ * request.deadline = 0; // already passed
+ * await request.run(() => sleep(1000)); // prints "answer 503: deadline"
+ * ```
+ */
+export function onCancelled(scope: CancelScope, callback: (cancelled: Cancelled) => void): void {
+  if (!(scope instanceof CancelScope)) throw new TypeError("onCancelled() needs a CancelScope");
+  if (typeof callback !== "function") throw new TypeError("onCancelled() callback must be a function");
+  nodeOf(scope).addCancelCallback(callback);
 }
 
 /**

@@ -47,7 +47,7 @@ const ROOT_VALUES = [
   "taskGroup",
 ];
 
-const LOWLEVEL_VALUES = ["addInstrument", "cancelWithOrigin", "currentCheckpointCount", "currentRunHooks", "currentStatistics", "currentTaskName", "parkCurrentTask", "systemClock", "formatTaskTree", "taskTree", "tasksOfError", "traceToFile"];
+const LOWLEVEL_VALUES = ["addInstrument", "cancelWithOrigin", "onCancelled", "currentCheckpointCount", "currentRunHooks", "currentStatistics", "currentTaskName", "parkCurrentTask", "systemClock", "formatTaskTree", "taskTree", "tasksOfError", "traceToFile"];
 
 describe("public surface", () => {
   it("@quartet/core exports exactly the documented names", () => {

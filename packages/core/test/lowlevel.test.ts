@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CancelScope, Cancelled, checkpoint, run, sleepForever, taskGroup } from "../src/index.js";
-import { currentRunHooks, currentStatistics, parkCurrentTask, type ParkedTask } from "../src/lowlevel.js";
+import { cancelWithOrigin, currentRunHooks, currentStatistics, onCancelled, parkCurrentTask, type ParkedTask } from "../src/lowlevel.js";
 
 describe("parkCurrentTask", () => {
   it("blocks the task until woken, with the value given", async () => {
@@ -112,5 +112,106 @@ describe("tasksOfError", () => {
     expect(tasksOfError(new Error("never in a task"))).toEqual([]);
     expect(tasksOfError("a string")).toEqual([]);
     expect(Object.keys(error as object)).toEqual([]); // not enumerable: logs and JSON are unchanged
+  });
+});
+
+describe("onCancelled", () => {
+  it("is called once, with the scope's Cancelled, when the scope is cancelled — after the waiters it wakes", async () => {
+    const log: string[] = [];
+    const scope = new CancelScope({ name: "request" });
+    onCancelled(scope, (cancelled) => log.push(`callback: ${cancelled.origin.kind} ${String(cancelled.reason)}`));
+    await taskGroup(async (tg) => {
+      tg.spawn(() =>
+        scope.run(async () => {
+          try {
+            await sleepForever();
+          } catch (error) {
+            log.push(`body woke: ${(error as Cancelled).origin.scope}`);
+            throw error;
+          }
+        }),
+      );
+      await checkpoint();
+      cancelWithOrigin(scope, "disconnect", "client gone");
+      log.push("after cancel()");
+      scope.cancel("again"); // already cancelled: no second call
+    });
+    expect(log).toEqual(["callback: disconnect client gone", "after cancel()", "body woke: request"]);
+  });
+
+  it("sees a cancellation that reaches the scope from outside, with the outer Cancelled, and not through a shield", async () => {
+    const seen: unknown[] = [];
+    const outer = new CancelScope({ name: "outer" });
+    await outer.run(async () => {
+      const inner = new CancelScope();
+      const shielded = new CancelScope({ shield: true });
+      onCancelled(inner, (cancelled) => seen.push(cancelled));
+      onCancelled(shielded, () => seen.push("shielded"));
+      await inner.run(() =>
+        shielded.run(async () => {
+          outer.cancel("stop");
+          await checkpoint(); // the shield holds
+        }),
+      );
+      expect(inner.signal.reason).toBe(seen[0]);
+    });
+    expect(seen).toHaveLength(1);
+    expect((seen[0] as Cancelled).origin.scope).toBe("outer");
+  });
+
+  it("is called at the cancel() of a scope not entered yet, and at once for a scope already cancelled", () => {
+    const calls: string[] = [];
+    const scope = new CancelScope();
+    onCancelled(scope, () => calls.push("first"));
+    onCancelled(scope, () => calls.push("second"));
+    scope.cancel();
+    expect(calls).toEqual(["first", "second"]);
+    onCancelled(scope, (cancelled) => calls.push(`late: ${cancelled.origin.kind}`));
+    expect(calls).toEqual(["first", "second", "late: cancel"]);
+  });
+
+  it("is called when the deadline passes, and not after the scope has exited", async () => {
+    const calls: string[] = [];
+    const timed = new CancelScope({ deadline: 0 });
+    onCancelled(timed, (cancelled) => calls.push(cancelled.origin.kind));
+    await timed.run(() => checkpoint());
+    const done = new CancelScope();
+    onCancelled(done, () => calls.push("after exit"));
+    await done.run(() => checkpoint());
+    done.cancel();
+    expect(calls).toEqual(["deadline"]);
+    expect(timed.cancelledCaught).toBe(true);
+  });
+
+  it("reports a callback that throws as an uncaught exception, and still calls the others", async () => {
+    const uncaught: unknown[] = [];
+    const listener = (error: unknown) => uncaught.push(error);
+    const listeners = process.listeners("uncaughtException");
+    process.removeAllListeners("uncaughtException");
+    process.on("uncaughtException", listener);
+    try {
+      const scope = new CancelScope();
+      const failure = new Error("callback failed");
+      const calls: string[] = [];
+      onCancelled(scope, () => {
+        throw failure;
+      });
+      onCancelled(scope, () => calls.push("second"));
+      await scope.run(async () => {
+        scope.cancel();
+        await checkpoint();
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(calls).toEqual(["second"]);
+      expect(uncaught).toEqual([failure]);
+    } finally {
+      process.removeListener("uncaughtException", listener);
+      for (const l of listeners) process.on("uncaughtException", l);
+    }
+  });
+
+  it("rejects what is not a scope or not a function", () => {
+    expect(() => onCancelled({} as CancelScope, () => {})).toThrow(new TypeError("onCancelled() needs a CancelScope"));
+    expect(() => onCancelled(new CancelScope(), "no" as never)).toThrow(new TypeError("onCancelled() callback must be a function"));
   });
 });

@@ -20,6 +20,8 @@
  *   moment it is attached until it is cancelled or detached.
  * - The AbortSignal is created only when someone asks for it, and is aborted
  *   (once; it never un-aborts) the first time `effective` becomes non-null.
+ *   Cancel callbacks (`onCancelled`) are called at that same moment, once,
+ *   and dropped then or when the node is detached.
  *
  * @module
  */
@@ -38,8 +40,14 @@ const enum State {
   Detached,
 }
 
-/** AbortControllers to abort once the propagation under way has finished (listeners run user code). */
-let pendingAborts: Array<[AbortController, Cancelled]> | null = null;
+/** A function to call, once, when a node becomes effectively cancelled (see `onCancelled` in lowlevel). */
+export type CancelCallback = (cancelled: Cancelled) => void;
+
+/**
+ * AbortControllers to abort, and cancel callbacks to call, once the propagation
+ * under way has finished (listeners and callbacks run user code).
+ */
+let pendingAborts: Array<[AbortController | CancelCallback | CancelCallback[], Cancelled]> | null = null;
 
 export class CancelNode implements DeadlineEntry, Context {
   /** As a {@link Context}: the node itself… */
@@ -77,6 +85,8 @@ export class CancelNode implements DeadlineEntry, Context {
   #nextSibling: CancelNode | null = null;
   #firstWaiter: Waiter<any> | null = null;
   #controller: AbortController | null = null;
+  /** Cancel callbacks not called yet: none, one, or several (one function per node is the common case). */
+  #callbacks: CancelCallback | CancelCallback[] | null = null;
 
   get entered(): boolean {
     return this.#state !== State.Fresh;
@@ -119,6 +129,7 @@ export class CancelNode implements DeadlineEntry, Context {
     if (this.#state !== State.Attached) return;
     if (instruments !== null) instrumentScope("scopeExited", this, thrown);
     this.#state = State.Detached;
+    this.#callbacks = null; // a cancellation after the exit reaches nothing
     if (this.parent !== null) this.parent.#forget(this);
     this.parent = null;
     if (this.heapIndex >= 0) this.runtime!.removeDeadline(this);
@@ -177,6 +188,11 @@ export class CancelNode implements DeadlineEntry, Context {
       this.effective = cancelled;
       const controller = this.#controller;
       if (controller !== null && !controller.signal.aborted) controller.abort(cancelled);
+      const callbacks = this.#callbacks;
+      if (callbacks !== null) {
+        this.#callbacks = null;
+        callCancelCallbacks(callbacks, cancelled);
+      }
       return;
     }
     if (this.#state !== State.Attached) return;
@@ -227,7 +243,10 @@ export class CancelNode implements DeadlineEntry, Context {
       if (outermost) {
         const aborts = pendingAborts!;
         pendingAborts = null;
-        for (const [controller, reason] of aborts) controller.abort(reason);
+        for (const [target, reason] of aborts) {
+          if (target instanceof AbortController) target.abort(reason);
+          else callCancelCallbacks(target, reason);
+        }
       }
     }
   }
@@ -264,6 +283,11 @@ export class CancelNode implements DeadlineEntry, Context {
     for (let waiter = this.#firstWaiter; waiter !== null; waiter = this.#firstWaiter) waiter.abort(effective);
     const controller = this.#controller;
     if (controller !== null && !controller.signal.aborted) pendingAborts!.push([controller, effective]);
+    const callbacks = this.#callbacks;
+    if (callbacks !== null) {
+      this.#callbacks = null;
+      pendingAborts!.push([callbacks, effective]);
+    }
   }
 
   // ------------------------------------------------------------ inspection
@@ -333,6 +357,23 @@ export class CancelNode implements DeadlineEntry, Context {
     return controller.signal;
   }
 
+  /**
+   * Calls `callback` once when this node becomes effectively cancelled, at the
+   * moment its signal would abort; at once if it already is. Not called after
+   * the node is detached. Costs no AbortSignal.
+   */
+  addCancelCallback(callback: CancelCallback): void {
+    if (this.#state === State.Detached) return;
+    if (this.effective !== null) {
+      callCancelCallbacks(callback, this.effective);
+      return;
+    }
+    const callbacks = this.#callbacks;
+    if (callbacks === null) this.#callbacks = callback;
+    else if (typeof callbacks === "function") this.#callbacks = [callbacks, callback];
+    else callbacks.push(callback);
+  }
+
   // -------------------------------------------------------------- deadlines
 
   /** The earliest deadline from here up to the nearest shield (inclusive); `-Infinity` if cancelled. */
@@ -344,5 +385,23 @@ export class CancelNode implements DeadlineEntry, Context {
       if (node.shield) break;
     }
     return deadline;
+  }
+}
+
+/**
+ * Calls cancel callbacks with `cancelled`. One that throws does not stop the
+ * others: its error is reported as an uncaught exception, as an error thrown
+ * by an AbortSignal's 'abort' listener is.
+ */
+function callCancelCallbacks(callbacks: CancelCallback | CancelCallback[], cancelled: Cancelled): void {
+  if (typeof callbacks === "function") callbacks = [callbacks];
+  for (const callback of callbacks) {
+    try {
+      callback(cancelled);
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
   }
 }
