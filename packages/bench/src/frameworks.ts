@@ -6,8 +6,8 @@
  * served bare (`app.listen`, `@hono/node-server`'s `serve`). The handler
  * answers 200 "hello": the cost of the serving itself.
  *
- *   pnpm --filter @quartet/bench frameworks                 3 runs per peer, 3 s each (after 0.5 s of warm-up)
- *   pnpm --filter @quartet/bench frameworks --reps 5 --seconds 5
+ *   pnpm --filter @quartet/bench frameworks                 3 runs per peer, 3 s each (after 2 s of warm-up)
+ *   pnpm --filter @quartet/bench frameworks --reps 5 --seconds 5 --warmup 3
  *   pnpm --filter @quartet/bench frameworks --only http,hono   (http: node:http against serveHttp, for reference)
  *
  * Each server runs in a process of its own on core 0, and autocannon (50
@@ -123,8 +123,12 @@ function cpuMs(pid: number): number {
 /** Linux's USER_HZ, the unit of /proc/PID/stat's times. */
 const CLOCK_TICKS = 100;
 
-/** autocannon against `port` for `seconds`: requests per second, after checking every response was a 200 "hello". */
-async function load(port: number, seconds: number, serverCpuMs: () => number): Promise<{ rate: number; cpuPerRequest: number }> {
+/**
+ * autocannon against `port` for `seconds`, after `warmup` seconds of the same load (a server's first second
+ * runs code V8 has not optimized yet: it cost either peer up to a third more CPU per request): requests per
+ * second, after checking every response was a 200 "hello".
+ */
+async function load(port: number, seconds: number, warmup: number, serverCpuMs: () => number): Promise<{ rate: number; cpuPerRequest: number }> {
   const { default: autocannon } = await import("autocannon");
   const run = (duration: number) =>
     new Promise<import("autocannon").Result>((resolve, reject) =>
@@ -132,7 +136,7 @@ async function load(port: number, seconds: number, serverCpuMs: () => number): P
         error ? reject(error) : resolve(result),
       ),
     );
-  await run(0.5); // warm-up
+  await run(warmup);
   const cpuBefore = serverCpuMs();
   const result = await run(seconds);
   const cpu = serverCpuMs() - cpuBefore;
@@ -148,7 +152,13 @@ function median(values: number[]): number {
 }
 
 const { values: args } = parseArgs({
-  options: { serve: { type: "string" }, reps: { type: "string", default: "3" }, seconds: { type: "string", default: "3" }, only: { type: "string" } },
+  options: {
+    serve: { type: "string" },
+    reps: { type: "string", default: "3" },
+    seconds: { type: "string", default: "3" },
+    warmup: { type: "string", default: "2" },
+    only: { type: "string" },
+  },
 });
 
 if (args.serve !== undefined) {
@@ -162,8 +172,9 @@ if (args.serve !== undefined) {
   for (const framework of frameworks) if (!FRAMEWORKS.includes(framework)) throw new Error(`--only: unknown ${framework}; one of ${FRAMEWORKS.join(", ")}`);
   const reps = Number(args.reps);
   const seconds = Number(args.seconds);
+  const warmup = Number(args.warmup);
   console.log(
-    `Node ${process.version}, ${CONNECTIONS} keep-alive connections, ${reps} runs of ${seconds} s per peer, interleaved; ` +
+    `Node ${process.version}, ${CONNECTIONS} keep-alive connections, ${reps} runs of ${seconds} s per peer (each after ${warmup} s of warm-up), interleaved; ` +
       (PINNED ? "servers on core 0, load on core 1" : "unpinned"),
   );
   console.log("| framework | bare (req/s) | quartet (req/s) | quartet / bare | runs (bare; quartet) | server CPU µs/req (bare; quartet) | bare / quartet, by CPU |");
@@ -175,7 +186,7 @@ if (args.serve !== undefined) {
       for (const peer of PEERS) {
         const server = await startServer(framework, peer);
         try {
-          const { rate, cpuPerRequest } = await load(server.port, seconds, server.cpuMs);
+          const { rate, cpuPerRequest } = await load(server.port, seconds, warmup, server.cpuMs);
           rates[peer].push(rate);
           costs[peer].push(cpuPerRequest);
         } finally {
