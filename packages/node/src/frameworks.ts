@@ -12,10 +12,10 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { TASK_STATUS_IGNORED, taskGroup, type TaskGroup, type TaskStatus } from "@quartet/core";
+import { TASK_STATUS_IGNORED, isCancelled, taskGroup, type TaskGroup, type TaskStatus } from "@quartet/core";
 import { serveHttpAs, type ServeHttpOptions } from "./http.js";
 import { waitForEvent } from "./internal/events.js";
-import { asCancellation } from "./internal/http-exchange.js";
+import { asCancellation, type Exchange } from "./internal/http-exchange.js";
 import { describe, requireFunction, requireObject, requireString } from "./internal/validate.js";
 
 /**
@@ -48,11 +48,118 @@ export type FrameworkServeOptions = Pick<ServeHttpOptions, "port" | "host" | "re
  */
 export type FrameworkListener = (request: IncomingMessage, response: ServerResponse) => unknown;
 
-/** What a request served by `serveFramework` carries for its handlers' tasks. */
-interface RequestTasks {
-  readonly group: TaskGroup;
-  readonly signal: AbortSignal;
-  readonly response: ServerResponse;
+/** A handler to run as a task of the request, and its task's name. */
+type Spawned = [fn: () => Promise<void>, name: string | undefined];
+
+/**
+ * The work of one request served by `serveFramework`, in the request's task:
+ * the listener, the handlers it runs (see {@link spawnRequestTask}), and the
+ * wait for the response. A handler called while the listener runs (the
+ * framework called it at once, as Express and Fastify do for a request with no
+ * body) runs in the request's own task, inside its scope: most requests need
+ * no task group, no second task and no wait for the response's 'finish'.
+ * A group is opened when a handler is spawned later (the framework called it
+ * from a socket event, after reading a body) or while another runs, or when the
+ * response is not finished once they are done.
+ */
+class RequestTasks {
+  readonly exchange: Exchange;
+  /** While the listener is being called: a handler spawned now is called from the request's task. */
+  inListener = false;
+  /** The promise of the handler running in the request's own task, until the request's task has taken it. */
+  inline: Promise<void> | null = null;
+  /** The request's task group, once open: handlers spawned from then on are its tasks. */
+  group: TaskGroup | null = null;
+  /** Handlers spawned while no group was open, in order, for the group to run. */
+  queued: Spawned[] | null = null;
+  /** Wakes the request's task, which is waiting for its handler, to open the group for the handlers queued. */
+  wake: (() => void) | null = null;
+  /** A handler is running in the request's task while the group is open: a failing task must cancel it too (see `#failed`). */
+  #inlineInGroup = false;
+
+  constructor(exchange: Exchange) {
+    this.exchange = exchange;
+  }
+
+  get name(): string {
+    return this.exchange.scope.name!;
+  }
+
+  /** Runs `fn` as a handler of the request: see {@link spawnRequestTask}. */
+  spawn(fn: () => Promise<void>, name: string | undefined): void {
+    if (this.group !== null) {
+      this.group.spawn(this.#inlineInGroup ? this.#failsRequest(fn) : fn, { name: name ?? this.name });
+    } else if (this.inListener && this.inline === null) {
+      try {
+        this.inline = Promise.resolve(fn());
+      } catch (error) {
+        this.inline = Promise.reject(error);
+      }
+    } else {
+      (this.queued ??= []).push([fn, name]);
+      this.wake?.();
+    }
+  }
+
+  /**
+   * The rest of the request's work once the listener has returned `result`:
+   * waits for it and for the handler running in this task, unless handlers are
+   * queued meanwhile; then, if handlers are queued or the response is not
+   * finished, opens the request's group for them and waits for the response.
+   */
+  async finish(result: PromiseLike<unknown> | undefined): Promise<void> {
+    const inline = this.inline;
+    let pending: Promise<unknown> | null =
+      result === undefined ? inline : inline === null ? Promise.resolve(result) : Promise.all([result, inline]);
+    if (pending !== null && this.queued === null) {
+      const settled = pending;
+      await new Promise<void>((resolve) => {
+        const wake = (): void => resolve();
+        this.wake = wake;
+        settled.then(wake, wake);
+      });
+      this.wake = null;
+      if (this.queued === null) {
+        await settled; // settled: its error, if any, is the request's
+        pending = null;
+      }
+    }
+    const response = this.exchange.response;
+    if (this.queued === null && (response.writableEnded || response.destroyed)) return;
+    await taskGroup(
+      async (group) => {
+        if (pending !== null) {
+          // Still running in the request's task: the group waits for it as for a task of its own.
+          const running = pending;
+          this.#inlineInGroup = true;
+          group.spawn(async () => void (await running), { name: this.name });
+        }
+        this.group = group;
+        const queued = this.queued ?? [];
+        this.queued = null;
+        for (const [fn, name] of queued) this.spawn(fn, name);
+        // Done once the response is ended (its last bytes on their way): not a turn later, when they have been flushed.
+        if (!response.writableEnded && !response.destroyed) await waitForEvent(response, ["finish", "close"]);
+      },
+      { name: this.name },
+    );
+  }
+
+  /**
+   * `fn`, as a task of a group that waits for a handler running in the request's
+   * own task: that handler is not in the group's scope, so an error `fn` lets
+   * out cancels the request's scope, which it is in, before failing the group.
+   */
+  #failsRequest(fn: () => Promise<void>): () => Promise<void> {
+    return async () => {
+      try {
+        await fn();
+      } catch (error) {
+        if (!isCancelled(error)) this.exchange.scope.cancel(error);
+        throw error;
+      }
+    };
+  }
 }
 
 /** Where a request keeps its {@link RequestTasks}. */
@@ -70,15 +177,14 @@ type Served = IncomingMessage & { [TASKS]?: RequestTasks };
  * that moment the client gets its 503 (or a closed connection, if headers were
  * sent), whatever the framework's handlers are doing.
  *
- * In the request's task, inside its scope, a task group is opened and
- * `listener(request, response)` is called; the task then waits until the
- * response is finished (and, if the listener returned a promise, until it
- * settles), then for the tasks that handlers started with
- * {@link spawnRequestTask}. Code the listener runs before its first wait runs
+ * In the request's task, inside its scope, `listener(request, response)` is
+ * called; the task then waits until the listener's promise (if it returned
+ * one) settles, for the handlers run with {@link spawnRequestTask}, and until
+ * the response is finished. Code the listener runs before its first wait runs
  * in that task, so a listener that handles the whole request in one async call
- * (Hono's) is a task of the request as it is; a framework that calls handlers
- * later, from socket events (Express and Fastify, after reading a body), runs
- * them as tasks with {@link spawnRequestTask}.
+ * (Hono's) is a task of the request as it is; a framework that may call
+ * handlers later, from socket events (Express and Fastify, after reading a
+ * body), runs them with {@link spawnRequestTask}.
  *
  * Shaped for `tg.start()`: `status.started()` gets the bound address. Body
  * size limits are the framework's (none here); a listener that throws gets
@@ -113,25 +219,32 @@ export async function serveFramework(
   const { port, host, requestTimeout, headersTimeout, gracePeriod } = options;
   return serveHttpAs(
     what,
-    (request, response, { signal }) => runRequest(listener, request as Served, response, signal),
+    (exchange) => runRequest(listener, exchange),
     { port, host, requestTimeout, headersTimeout, gracePeriod },
     status,
     Infinity,
   );
 }
 
-/** A request's task, inside its scope: the listener, then the wait for the response and for the handlers' tasks. */
-function runRequest(listener: FrameworkListener, request: Served, response: ServerResponse, signal: AbortSignal): Promise<void> {
-  return taskGroup(
-    async (group) => {
-      request[TASKS] = { group, signal, response };
-      const result = listener(request, response);
-      if (isThenable(result)) await result;
-      // Done once the response is ended (its last bytes on their way): not a turn later, when they have been flushed.
-      if (!response.writableEnded && !response.destroyed) await waitForEvent(response, ["finish", "close"]);
-    },
-    { name: `${request.method} ${request.url}` },
-  );
+/**
+ * A request's task, inside its scope: the listener, then the wait for the
+ * handlers and the response. A listener that answers at once, and whose
+ * handlers spawned nothing, costs no promise here.
+ */
+function runRequest(listener: FrameworkListener, exchange: Exchange): Promise<void> | void {
+  const { request, response } = exchange;
+  const tasks = new RequestTasks(exchange);
+  (request as Served)[TASKS] = tasks;
+  tasks.inListener = true;
+  let result: unknown;
+  try {
+    result = listener(request, response);
+  } finally {
+    tasks.inListener = false;
+  }
+  const thenable = isThenable(result) ? result : undefined;
+  if (thenable === undefined && tasks.inline === null && tasks.queued === null && (response.writableEnded || response.destroyed)) return;
+  return tasks.finish(thenable);
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -139,12 +252,19 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
- * Runs `fn` as a new task of the request, inside the request's scope: it is
+ * Runs `fn` as part of the request's work, inside the request's scope: it is
  * cancelled with the request, `currentSignal()` in it is the request's (or an
- * inner scope's), and the request's task waits for it. `fn` must handle its own
- * errors — hand them to the framework's error handling, and let the request's
- * cancellation (see {@link asRequestCancellation}) go on — because an error it
- * lets out cancels the request. Returns true; or false, without running `fn`,
+ * inner scope's), and the request's task waits for it. Called while the
+ * listener runs (the framework calls the handler at once), and with no other
+ * handler running, `fn` is called right away in the request's own task;
+ * otherwise it runs as a new task of the request, in a task group the
+ * request's task opens for it (named after the request; `name` names the
+ * task). `fn` must handle its own errors — hand them to the framework's error
+ * handling, and let the request's cancellation (see
+ * {@link asRequestCancellation}) go on — because an error it lets out fails
+ * the request: the client gets a 500 (a 503, if it had to cancel a handler
+ * running in the request's task), and the error is reported on stderr.
+ * Returns true; or false, without running `fn`,
  * if the request is not served by {@link serveFramework} (an app tested with
  * its framework's own tools, say), so that the caller can run the handler
  * as it is.
@@ -181,7 +301,7 @@ export function spawnRequestTask(request: IncomingMessage, fn: () => Promise<voi
   requireFunction(fn, "spawnRequestTask() fn");
   const tasks = (request as Served | null)?.[TASKS];
   if (tasks === undefined) return false;
-  tasks.group.spawn(fn, { name: name ?? `${request.method} ${request.url}` });
+  tasks.spawn(fn, name);
   return true;
 }
 
@@ -210,7 +330,7 @@ export function spawnRequestTask(request: IncomingMessage, fn: () => Promise<voi
 export function asRequestCancellation(request: IncomingMessage, error: unknown): unknown {
   const tasks = (request as Served | null)?.[TASKS];
   if (tasks === undefined) return error;
-  return asCancellation(error, request, tasks.response, tasks.signal);
+  return asCancellation(error, request, tasks.exchange.response, tasks.exchange.cancelled);
 }
 
 /**

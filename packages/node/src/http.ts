@@ -199,28 +199,30 @@ export interface ServeHttpOptions {
  * });
  * ```
  */
-export function serveHttp(
+export async function serveHttp(
   handler: HttpHandler,
   options: ServeHttpOptions,
   status: TaskStatus<AddressInfo> = TASK_STATUS_IGNORED,
 ): Promise<never> {
-  return serveHttpAs("serveHttp", handler, options, status, DEFAULT_MAX_BODY_SIZE);
+  requireFunction(handler, "serveHttp() handler");
+  return serveHttpAs("serveHttp", (exchange) => callHandler(handler, exchange), options, status, DEFAULT_MAX_BODY_SIZE);
 }
 
 /**
  * `serveHttp` under another name (`what`, such as "serveExpress"), which its
  * argument errors, its default `onError`, its task tree and its shutdown's
- * reason use; `defaultMaxBodySize` is the body limit when the options give
- * none. For the framework adapters (`@quartet/node/frameworks`).
+ * reason use, with `serveRequest(exchange)` run for each request in its task,
+ * inside the request's scope (what it throws goes through the exchange's
+ * `asCancellation`); `defaultMaxBodySize` is the body limit when the options
+ * give none. For the framework adapters (`@quartet/node/frameworks`).
  */
 export async function serveHttpAs(
   what: string,
-  handler: HttpHandler,
+  serveRequest: (exchange: Exchange) => Promise<void> | void,
   options: ServeHttpOptions,
   status: TaskStatus<AddressInfo>,
   defaultMaxBodySize: number,
 ): Promise<never> {
-  requireFunction(handler, `${what}() handler`);
   checkListenOptions(options, `${what}()`);
   requireOptionalDuration(options.requestTimeout, `${what}() requestTimeout`);
   const { requestTimeout = Infinity, headersTimeout = DEFAULT_HEADERS_TIMEOUT, maxBodySize = defaultMaxBodySize, onError } = options;
@@ -246,7 +248,7 @@ export async function serveHttpAs(
         // Watching the exchange starts now, before the body arrives and before the task runs.
         const name = `${request.method} ${request.url}`;
         const exchange = new Exchange(request, response, new CancelScope({ name }));
-        const task = () => handleRequest(what, handler, exchange, requestTimeout, maxBodySize, report);
+        const task = () => handleRequest(what, serveRequest, exchange, requestTimeout, maxBodySize, report);
         if (!spawn(task, name)) {
           exchange.close();
           respond(response, 503, "the server is shutting down", true);
@@ -265,7 +267,7 @@ const DEFAULT_MAX_BODY_SIZE = 1024 * 1024;
 /** One request's task: the handler in the request's scope, then whatever response the outcome calls for. */
 async function handleRequest(
   what: string,
-  handler: HttpHandler,
+  serveRequest: (exchange: Exchange) => Promise<void> | void,
   exchange: Exchange,
   requestTimeout: number,
   maxBodySize: number | ((request: IncomingMessage) => number),
@@ -275,7 +277,7 @@ async function handleRequest(
   try {
     if (!exchange.limitBody(bodyLimit(what, maxBodySize, request))) return; // refused with a 413; the handler does not run
     if (requestTimeout !== Infinity) scope.deadline = now() + requestTimeout;
-    await scope.run((scope) => callHandler(handler, exchange, scope));
+    await scope.run(() => guarded(serveRequest, exchange));
   } catch (error) {
     if (isCancelled(error)) {
       // The server is shutting down (the request's own cancellations are caught by its scope).
@@ -293,14 +295,14 @@ async function handleRequest(
 }
 
 /**
- * Calls the handler in the request's scope; what it throws, or rejects with,
- * goes through `asCancellation`. A handler that returns without a promise
+ * Runs `serveRequest` in the request's scope; what it throws, or rejects
+ * with, goes through `asCancellation`. A request served without a promise
  * costs no promise here (the common case of a handler that answers at once).
  */
-function callHandler(handler: HttpHandler, exchange: Exchange, scope: CancelScope): Promise<void> | void {
+function guarded(serveRequest: (exchange: Exchange) => Promise<void> | void, exchange: Exchange): Promise<void> | void {
   let result: Promise<void> | void;
   try {
-    result = handler(exchange.request, exchange.response, { signal: scope.signal, scope });
+    result = serveRequest(exchange);
   } catch (error) {
     throw exchange.asCancellation(error);
   }
@@ -308,6 +310,24 @@ function callHandler(handler: HttpHandler, exchange: Exchange, scope: CancelScop
   return Promise.resolve(result).then(undefined, (error: unknown) => {
     throw exchange.asCancellation(error);
   });
+}
+
+/** `serveHttp`'s handler, called with the request's context. */
+function callHandler(handler: HttpHandler, exchange: Exchange): Promise<void> | void {
+  return handler(exchange.request, exchange.response, new HandlerContext(exchange.scope));
+}
+
+/** A handler's {@link RequestContext}: the request's AbortSignal is made only if the handler asks for it. */
+class HandlerContext implements RequestContext {
+  readonly scope: CancelScope;
+
+  constructor(scope: CancelScope) {
+    this.scope = scope;
+  }
+
+  get signal(): AbortSignal {
+    return this.scope.signal;
+  }
 }
 
 /** The body size limit for `request`. */

@@ -64,13 +64,11 @@ function clientTree(spans: readonly ReadableSpan[]): SpanNode {
 
 /**
  * The shape of a fetch of `path` from a task: the fetch's span (undici's instrumentation), the server's span for the
- * request (http's), the request's task (linked to its `group`) and its scope; in that scope, a task group of the
- * request's own if `requestGroup` (a framework adapter's), and `inner` (the handler's spans) inside.
+ * request (http's), the request's task (linked to its `group`) and its scope, with `inner` (the handler's spans) inside.
  */
-function fetched(path: string, group: string, requestGroup: boolean, inner?: SpanNode[]): SpanNode {
-  const innermost: SpanNode = requestGroup ? { name: `task group "GET ${path}"` } : { name: `cancel scope "GET ${path}"` };
-  if (inner !== undefined) innermost.children = inner;
-  const scope = requestGroup ? { name: `cancel scope "GET ${path}"`, children: [innermost] } : innermost;
+function fetched(path: string, group: string, inner?: SpanNode[]): SpanNode {
+  const scope: SpanNode = { name: `cancel scope "GET ${path}"` };
+  if (inner !== undefined) scope.children = inner;
   const task: SpanNode = { name: `task "GET ${path}"`, links: [group], children: [scope] };
   return { name: "GET", children: [{ name: "GET", children: [task] }] };
 }
@@ -153,7 +151,7 @@ it("a request through serveHttp continues the trace of its incoming request span
   const group = 'task group: task group "serveHttp requests"';
   expect(clientTree(spans)).toEqual({
     name: 'task "client"',
-    children: [fetched("/page", group, false, [{ name: "render", children: [fetched("/data", group, false)] }])],
+    children: [fetched("/page", group, [{ name: "render", children: [fetched("/data", group)] }])],
   });
   const incoming = spans.filter((each) => each.kind === 1 /* SERVER */).map((each) => each.attributes["url.path"] ?? each.attributes["http.target"]);
   expect(incoming.sort()).toEqual(["/data", "/page"]);
@@ -188,10 +186,10 @@ it("a request through a framework adapter (serveHono) nests the same way: reques
   );
   const spans = exporter.getFinishedSpans();
   const group = 'task group: task group "serveHono requests"';
-  // As serveHttp's, with the adapter's group of the request's own tasks (the handler's, in Express and Fastify) in each request's scope.
+  // As serveHttp's: Hono's handlers run in the request's own task, in its scope.
   expect(clientTree(spans)).toEqual({
     name: 'task "client"',
-    children: [fetched("/page", group, true, [{ name: "render", children: [fetched("/data", group, true)] }])],
+    children: [fetched("/page", group, [{ name: "render", children: [fetched("/data", group)] }])],
   });
   expect(new Set(spans.map((each) => each.spanContext().traceId)).size).toBe(1);
 });

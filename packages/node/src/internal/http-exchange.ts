@@ -17,7 +17,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { TimeoutError, isCancelled, type CancelScope, type Cancelled } from "@quartet/core";
-import { cancelWithOrigin } from "@quartet/core/lowlevel";
+import { cancelWithOrigin, onCancelled } from "@quartet/core/lowlevel";
 import { BodyTooLargeError } from "../errors.js";
 import { inCauseChain, isClosedStreamError } from "./cancellation.js";
 
@@ -60,9 +60,13 @@ export class Exchange {
   #takenOver = false;
   /** The request's task has ended (`close()`): a later cancellation of its scope has nothing to take over. */
   #closed = false;
+  /** The request's cancellation, once its scope is cancelled (what its signal's reason would be). */
+  cancelled: Cancelled | null = null;
   /** Body bytes received so far, and the most allowed. */
   #received = 0;
   #maxBodySize = Infinity;
+  /** The body length the request declares (`Content-Length`), or -1. */
+  #declaredLength = -1;
 
   constructor(request: IncomingMessage, response: ServerResponse, scope: CancelScope) {
     this.request = request;
@@ -71,10 +75,22 @@ export class Exchange {
     // The response closes before it is finished only when its socket closes: the socket's listener is enough.
     this.#connection = Connection.of(request.socket);
     this.#connection.exchanges.add(this);
-    scope.signal.addEventListener("abort", this.#takeOver);
+    // A callback rather than an 'abort' listener: the scope's AbortSignal is made only if the handler asks for it.
+    onCancelled(scope, this.#takeOver);
     // Without Content-Length or Transfer-Encoding, a request has no body (RFC 9112, 6.3): nothing to count.
-    const headers = request.headers;
-    if (headers["content-length"] !== undefined || headers["transfer-encoding"] !== undefined) this.#countBody();
+    // Read from the raw headers: `request.headers` is built on first use, which a handler may never make.
+    const raw = request.rawHeaders;
+    let hasBody = false;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      if (name.length === 14 && name.toLowerCase() === "content-length") {
+        hasBody = true;
+        if (this.#declaredLength < 0) this.#declaredLength = Number(raw[i + 1]);
+      } else if (name.length === 17 && name.toLowerCase() === "transfer-encoding") {
+        hasBody = true;
+      }
+    }
+    if (hasBody) this.#countBody();
   }
 
   /**
@@ -86,8 +102,7 @@ export class Exchange {
    */
   limitBody(maxBodySize: number): boolean {
     this.#maxBodySize = maxBodySize;
-    const declared = Number(this.request.headers["content-length"] ?? 0);
-    if (declared > maxBodySize) {
+    if (this.#declaredLength > maxBodySize) {
       respond(this.response, 413, new BodyTooLargeError(maxBodySize).message, true);
       return false;
     }
@@ -102,7 +117,7 @@ export class Exchange {
    * cancellation, not a failure of the handler.
    */
   asCancellation(error: unknown): unknown {
-    return asCancellation(error, this.request, this.response, this.scope.signal);
+    return asCancellation(error, this.request, this.response, this.cancelled);
   }
 
   /**
@@ -112,8 +127,7 @@ export class Exchange {
    */
   close(): void {
     this.#connection.exchanges.delete(this);
-    // The abort listener stays (removing it from an AbortSignal costs more than keeping it): it does nothing now.
-    this.#closed = true;
+    this.#closed = true; // the scope has exited too: its cancel callback is not called any more
     const { request, response } = this;
     if (request.complete || response.destroyed) return;
     // Looked at once the response is out, and after Node has parsed what already arrived (which it
@@ -132,11 +146,11 @@ export class Exchange {
     cancelWithOrigin(this.scope, "disconnect", DISCONNECTED);
   }
 
-  readonly #takeOver = (): void => {
+  readonly #takeOver = (cancelled: Cancelled): void => {
+    this.cancelled = cancelled;
     if (this.#takenOver || this.#closed) return;
     this.#takenOver = true;
     const { request, response, scope } = this;
-    const cancelled = scope.signal.reason as Cancelled;
     response.on("error", () => {}); // the handler's later writes (after the end) fail quietly
     endBody(request, cancelled);
     if (this.#disconnected || response.writableEnded) return;
@@ -172,16 +186,16 @@ export class Exchange {
 
 /**
  * The error a request's code let out, as the server takes it: once the
- * request's scope is cancelled (`signal`, its signal, aborted), an error that
- * comes from the request's streams (its body ended, the response was taken
- * over, the client is gone) is that cancellation — `signal.reason` — not a
- * failure. Any other error, or any error while the request goes on, as it is.
+ * request's scope is cancelled (`cancelled`, its cancellation, not null), an
+ * error that comes from the request's streams (its body ended, the response
+ * was taken over, the client is gone) is that cancellation, not a failure.
+ * Any other error, or any error while the request goes on, as it is.
  */
-export function asCancellation(error: unknown, request: IncomingMessage, response: ServerResponse, signal: AbortSignal): unknown {
-  if (!signal.aborted || isCancelled(error)) return error;
+export function asCancellation(error: unknown, request: IncomingMessage, response: ServerResponse, cancelled: Cancelled | null): unknown {
+  if (cancelled === null || isCancelled(error)) return error;
   const fromStreams = (e: unknown): boolean =>
     e === request.errored || e === response.errored || e instanceof BodyTooLargeError || isCancelled(e) || isClosedStreamError(e);
-  return inCauseChain(error, fromStreams) ? signal.reason : error;
+  return inCauseChain(error, fromStreams) ? cancelled : error;
 }
 
 /**
