@@ -17,9 +17,13 @@
  * hits both; the report gives each peer's median and the ratio of the medians,
  * and the server's CPU time per request (from /proc), whose ratio is the
  * better measure on a machine shared with other work: the rate there follows
- * whatever else runs.
+ * whatever else runs. It also gives the server's garbage-collection pauses per
+ * request (from a PerformanceObserver in the server), which show a server whose
+ * per-request objects outlive young-generation collections: that once cost an
+ * adapter 30 µs per request, with scavenges of 30–40 ms.
  */
 import { execFileSync, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -91,16 +95,47 @@ async function quartet(start: (status: import("@quartet/core").TaskStatus<Addres
   });
 }
 
+/** A server's garbage-collection pauses so far: their total in ms, by kind. */
+interface GcTotals {
+  minorMs: number;
+  majorMs: number;
+}
+
+/** In the server: adds up garbage-collection pauses, and writes the totals to stdout on SIGUSR2. */
+async function reportGcOnSignal(): Promise<void> {
+  const { PerformanceObserver, constants } = await import("node:perf_hooks");
+  const totals: GcTotals = { minorMs: 0, majorMs: 0 };
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) totals.minorMs += entry.duration;
+      else totals.majorMs += entry.duration;
+    }
+  }).observe({ entryTypes: ["gc"] });
+  // The observer is told of a pause on a later turn: answer after one, so that the last pauses are in.
+  process.on("SIGUSR2", () => setTimeout(() => process.stdout.write(`${JSON.stringify(totals)}\n`), 20));
+}
+
 /** Runs one peer's server in a process of its own on core 0; resolves once it listens. */
-function startServer(framework: Framework, peer: Peer): Promise<{ port: number; cpuMs(): number; stop(): Promise<void> }> {
+function startServer(framework: Framework, peer: Peer): Promise<{ port: number; cpuMs(): number; gc(): Promise<GcTotals>; stop(): Promise<void> }> {
   const [command, args] = onCore(0, process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--serve", `${framework}:${peer}`]);
   const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const nextLine = async (): Promise<string> => {
+    const { value, done } = await lines.next();
+    if (done) throw new Error(`the ${framework} ${peer} server closed its output`);
+    return value;
+  };
   return new Promise((resolve, reject) => {
     child.once("exit", (code, signal) => reject(new Error(`the ${framework} ${peer} server exited before listening (${signal ?? code})`)));
-    child.stdout.setEncoding("utf8").once("data", (line: string) => {
+    nextLine().then((line) => {
       resolve({
         port: JSON.parse(line).port as number,
         cpuMs: () => cpuMs(child.pid!),
+        gc: () => {
+          child.kill("SIGUSR2");
+          return nextLine().then((totals) => JSON.parse(totals) as GcTotals);
+        },
         stop: () =>
           new Promise((done) => {
             child.removeAllListeners("exit");
@@ -108,7 +143,7 @@ function startServer(framework: Framework, peer: Peer): Promise<{ port: number; 
             child.kill("SIGKILL");
           }),
       });
-    });
+    }, reject);
   });
 }
 
@@ -126,9 +161,15 @@ const CLOCK_TICKS = 100;
 /**
  * autocannon against `port` for `seconds`, after `warmup` seconds of the same load (a server's first second
  * runs code V8 has not optimized yet: it cost either peer up to a third more CPU per request): requests per
- * second, after checking every response was a 200 "hello".
+ * second, the server's CPU time and its collectors' pauses per request, after checking every response was a
+ * 200 "hello".
  */
-async function load(port: number, seconds: number, warmup: number, serverCpuMs: () => number): Promise<{ rate: number; cpuPerRequest: number }> {
+async function load(
+  server: { port: number; cpuMs(): number; gc(): Promise<GcTotals> },
+  seconds: number,
+  warmup: number,
+): Promise<{ rate: number; cpuPerRequest: number; gcPerRequest: number }> {
+  const port = server.port;
   const { default: autocannon } = await import("autocannon");
   const run = (duration: number) =>
     new Promise<import("autocannon").Result>((resolve, reject) =>
@@ -137,12 +178,16 @@ async function load(port: number, seconds: number, warmup: number, serverCpuMs: 
       ),
     );
   await run(warmup);
-  const cpuBefore = serverCpuMs();
+  const gcBefore = await server.gc();
+  const cpuBefore = server.cpuMs();
   const result = await run(seconds);
-  const cpu = serverCpuMs() - cpuBefore;
+  const cpu = server.cpuMs() - cpuBefore;
+  const gcAfter = await server.gc();
+  const gc = gcAfter.minorMs + gcAfter.majorMs - gcBefore.minorMs - gcBefore.majorMs;
   const bad = result.non2xx + result.mismatches + result.errors + result.timeouts;
   if (bad !== 0 || result.requests.total === 0) throw new Error(`${bad} of ${result.requests.total} responses were not a 200 "${BODY}", or failed`);
-  return { rate: result.requests.total / (result.duration || seconds), cpuPerRequest: (cpu * 1000) / result.requests.total };
+  const requests = result.requests.total;
+  return { rate: requests / (result.duration || seconds), cpuPerRequest: (cpu * 1000) / requests, gcPerRequest: (gc * 1000) / requests };
 }
 
 function median(values: number[]): number {
@@ -164,6 +209,7 @@ const { values: args } = parseArgs({
 if (args.serve !== undefined) {
   const [framework, peer] = args.serve.split(":") as [Framework, Peer];
   process.on("SIGTERM", () => process.exit(0)); // a clean exit, for --cpu-prof
+  await reportGcOnSignal();
   const port = await serve(framework, peer);
   process.stdout.write(`${JSON.stringify({ port })}\n`);
 } else {
@@ -177,18 +223,22 @@ if (args.serve !== undefined) {
     `Node ${process.version}, ${CONNECTIONS} keep-alive connections, ${reps} runs of ${seconds} s per peer (each after ${warmup} s of warm-up), interleaved; ` +
       (PINNED ? "servers on core 0, load on core 1" : "unpinned"),
   );
-  console.log("| framework | bare (req/s) | quartet (req/s) | quartet / bare | runs (bare; quartet) | server CPU µs/req (bare; quartet) | bare / quartet, by CPU |");
-  console.log("| --- | ---: | ---: | ---: | --- | --- | ---: |");
+  console.log(
+    "| framework | bare (req/s) | quartet (req/s) | quartet / bare | runs (bare; quartet) | server CPU µs/req (bare; quartet) | bare / quartet, by CPU | GC pauses µs/req (bare; quartet) |",
+  );
+  console.log("| --- | ---: | ---: | ---: | --- | --- | ---: | --- |");
   for (const framework of frameworks) {
     const rates: Record<Peer, number[]> = { bare: [], quartet: [] };
     const costs: Record<Peer, number[]> = { bare: [], quartet: [] };
+    const pauses: Record<Peer, number[]> = { bare: [], quartet: [] };
     for (let rep = 0; rep < reps; rep++) {
       for (const peer of PEERS) {
         const server = await startServer(framework, peer);
         try {
-          const { rate, cpuPerRequest } = await load(server.port, seconds, warmup, server.cpuMs);
+          const { rate, cpuPerRequest, gcPerRequest } = await load(server, seconds, warmup);
           rates[peer].push(rate);
           costs[peer].push(cpuPerRequest);
+          pauses[peer].push(gcPerRequest);
         } finally {
           await server.stop();
         }
@@ -201,7 +251,8 @@ if (args.serve !== undefined) {
     const quartetCost = median(costs.quartet);
     console.log(
       `| ${framework} | ${Math.round(bare)} | ${Math.round(quartet)} | ${(quartet / bare).toFixed(2)}× | ${runs("bare")}; ${runs("quartet")} ` +
-        `| ${bareCost.toFixed(0)}; ${quartetCost.toFixed(0)} | ${(bareCost / quartetCost).toFixed(2)}× |`,
+        `| ${bareCost.toFixed(0)}; ${quartetCost.toFixed(0)} | ${(bareCost / quartetCost).toFixed(2)}× ` +
+        `| ${median(pauses.bare).toFixed(1)}; ${median(pauses.quartet).toFixed(1)} |`,
     );
   }
 }
