@@ -76,6 +76,8 @@ class RequestTasks {
   wake: (() => void) | null = null;
   /** A handler is running in the request's task while the group is open: a failing task must cancel it too (see `#failsRequest`). */
   #inlineInGroup = false;
+  /** The request's work is over: a handler spawned now would run after its task has ended. */
+  over = false;
 
   constructor(exchange: Exchange) {
     this.exchange = exchange;
@@ -87,6 +89,9 @@ class RequestTasks {
 
   /** Runs `fn` as a handler of the request: see {@link spawnRequestTask}. */
   spawn(fn: () => Promise<void>, name: string | undefined): void {
+    if (this.over) {
+      throw new Error(`spawnRequestTask(): the request ${this.name} has ended (its response is finished), so no handler of it can start any more`);
+    }
     if (this.group !== null) {
       this.group.spawn(this.#inlineInGroup ? this.#failsRequest(fn) : fn, { name: name ?? this.name });
     } else if (this.inListener && this.inline === null) {
@@ -108,9 +113,16 @@ class RequestTasks {
    * finished, opens the request's group for them and waits for the response.
    */
   async finish(result: PromiseLike<unknown> | undefined): Promise<void> {
+    try {
+      await this.#finish(result);
+    } finally {
+      this.over = true;
+    }
+  }
+
+  async #finish(result: PromiseLike<unknown> | undefined): Promise<void> {
     const inline = this.inline;
-    let pending: Promise<unknown> | null =
-      result === undefined ? inline : inline === null ? Promise.resolve(result) : Promise.all([result, inline]);
+    let pending: Promise<unknown> | null = result === undefined ? inline : inline === null ? Promise.resolve(result) : bothSettled(result, inline);
     if (pending !== null && this.queued === null) {
       let failure: { error: unknown } | null = null;
       await new Promise<void>((resolve) => {
@@ -247,12 +259,28 @@ function runRequest(listener: FrameworkListener, exchange: Exchange): Promise<vo
   let result: unknown;
   try {
     result = listener(request, response);
-  } finally {
+  } catch (error) {
     tasks.inListener = false;
+    if (tasks.inline === null && tasks.queued === null) {
+      tasks.over = true;
+      throw error;
+    }
+    return tasks.finish(Promise.reject(error)); // after the handlers it started, as a promise that rejected
   }
+  tasks.inListener = false;
   const thenable = isThenable(result) ? result : undefined;
-  if (thenable === undefined && tasks.inline === null && tasks.queued === null && (response.writableEnded || response.destroyed)) return;
+  if (thenable === undefined && tasks.inline === null && tasks.queued === null && (response.writableEnded || response.destroyed)) {
+    tasks.over = true;
+    return;
+  }
   return tasks.finish(thenable);
+}
+
+/** Settles once both have (a handler running in the request's task is never left behind), with the first one's error if any. */
+async function bothSettled(first: PromiseLike<unknown>, second: Promise<unknown>): Promise<void> {
+  const [a, b] = await Promise.allSettled([first, second]);
+  if (a.status === "rejected") throw a.reason;
+  if (b.status === "rejected") throw b.reason;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -275,7 +303,8 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * Returns true; or false, without running `fn`,
  * if the request is not served by {@link serveFramework} (an app tested with
  * its framework's own tools, say), so that the caller can run the handler
- * as it is.
+ * as it is. Throws an Error if the request's task has ended (its response was
+ * finished and its handlers had returned): nothing would wait for `fn`.
  *
  * @example
  * ```ts

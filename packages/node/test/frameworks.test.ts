@@ -166,3 +166,45 @@ it("a listener that answers at once, and one that leaves the response to an even
     },
   );
 });
+
+it("the request's task does not end while a handler runs in it: a listener that fails waits for it, and a handler spawned after the end is refused", async () => {
+  const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+  const order: string[] = [];
+  let late: unknown;
+  try {
+    await withFramework(
+      (request, response) => {
+        if (request.url === "/late") {
+          response.end("done\n");
+          setTimeout(() => {
+            try {
+              spawnRequestTask(request, async () => void order.push("late handler ran"));
+            } catch (error) {
+              late = error;
+            }
+          }, 5);
+          return;
+        }
+        spawnRequestTask(request, async () => {
+          try {
+            await sleep(5);
+            response.end("handled\n");
+          } finally {
+            order.push("handler done");
+          }
+        });
+        return Promise.reject(new Error("listener failed"));
+      },
+      async (port) => {
+        expect(await get(port, "/fails")).toMatchObject({ status: 200, body: "handled\n" });
+        expect(await get(port, "/late")).toMatchObject({ status: 200, body: "done\n" });
+        await new Promise((resolve) => setTimeout(resolve, 20)); // a real timer of the test's own: the late spawn's
+      },
+    );
+    order.push(...errors.mock.calls.map((call) => `reported: ${(call[1] as Error).message}`));
+    expect(order).toEqual(["handler done", "reported: listener failed"]);
+    expect(late).toEqual(new Error("spawnRequestTask(): the request GET /late has ended (its response is finished), so no handler of it can start any more"));
+  } finally {
+    errors.mockRestore();
+  }
+});
