@@ -114,55 +114,51 @@ class RequestTasks {
    */
   async finish(result: PromiseLike<unknown> | undefined): Promise<void> {
     try {
-      await this.#finish(result);
+      const inline = this.inline;
+      let pending: Promise<unknown> | null = result === undefined ? inline : inline === null ? Promise.resolve(result) : bothSettled(result, inline);
+      if (pending !== null && this.queued === null) {
+        let failure: { error: unknown } | null = null;
+        await new Promise<void>((resolve) => {
+          // `resolve` itself, not a closure calling it: an arrow stored here made V8 keep every request's objects
+          // through young-generation collections (promoting tens of MB a second under load), for reasons of its own.
+          this.wake = resolve as () => void;
+          pending!.then(
+            () => resolve(),
+            (error: unknown) => {
+              failure = { error };
+              resolve();
+            },
+          );
+        });
+        this.wake = null;
+        // Woken with nothing queued: it has settled. (With handlers queued, the group below takes it, settled or not.)
+        if (this.queued === null) {
+          if (failure !== null) throw (failure as { error: unknown }).error; // the request's error
+          pending = null;
+        }
+      }
+      const response = this.exchange.response;
+      if (this.queued === null && (response.writableEnded || response.destroyed)) return;
+      await taskGroup(
+        async (group) => {
+          if (pending !== null) {
+            // Still running in the request's task: the group waits for it as for a task of its own.
+            const running = pending;
+            this.#inlineInGroup = true;
+            group.spawn(async () => void (await running), { name: this.name });
+          }
+          this.group = group;
+          const queued = this.queued ?? [];
+          this.queued = null;
+          for (const [fn, name] of queued) this.spawn(fn, name);
+          // Done once the response is ended (its last bytes on their way): not a turn later, when they have been flushed.
+          if (!response.writableEnded && !response.destroyed) await waitForEvent(response, ["finish", "close"]);
+        },
+        { name: this.name },
+      );
     } finally {
       this.over = true;
     }
-  }
-
-  async #finish(result: PromiseLike<unknown> | undefined): Promise<void> {
-    const inline = this.inline;
-    let pending: Promise<unknown> | null = result === undefined ? inline : inline === null ? Promise.resolve(result) : bothSettled(result, inline);
-    if (pending !== null && this.queued === null) {
-      let failure: { error: unknown } | null = null;
-      await new Promise<void>((resolve) => {
-        // `resolve` itself, not a closure calling it: an arrow stored here made V8 keep every request's objects
-        // through young-generation collections (promoting tens of MB a second under load), for reasons of its own.
-        this.wake = resolve as () => void;
-        pending!.then(
-          () => resolve(),
-          (error: unknown) => {
-            failure = { error };
-            resolve();
-          },
-        );
-      });
-      this.wake = null;
-      // Woken with nothing queued: it has settled. (With handlers queued, the group below takes it, settled or not.)
-      if (this.queued === null) {
-        if (failure !== null) throw (failure as { error: unknown }).error; // the request's error
-        pending = null;
-      }
-    }
-    const response = this.exchange.response;
-    if (this.queued === null && (response.writableEnded || response.destroyed)) return;
-    await taskGroup(
-      async (group) => {
-        if (pending !== null) {
-          // Still running in the request's task: the group waits for it as for a task of its own.
-          const running = pending;
-          this.#inlineInGroup = true;
-          group.spawn(async () => void (await running), { name: this.name });
-        }
-        this.group = group;
-        const queued = this.queued ?? [];
-        this.queued = null;
-        for (const [fn, name] of queued) this.spawn(fn, name);
-        // Done once the response is ended (its last bytes on their way): not a turn later, when they have been flushed.
-        if (!response.writableEnded && !response.destroyed) await waitForEvent(response, ["finish", "close"]);
-      },
-      { name: this.name },
-    );
   }
 
   /**
